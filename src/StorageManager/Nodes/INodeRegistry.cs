@@ -1,0 +1,18 @@
+using TaskServer.StorageManager.Leases;
+
+namespace TaskServer.StorageManager.Nodes;
+
+/// <summary>Which nodes exist and how loaded they are. Liveness is judged by the database clock.</summary>
+public interface INodeRegistry
+{
+    /// <summary>Registers the node or refreshes its heartbeat and load.</summary>
+    Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Nodes whose last heartbeat is younger than <paramref name="timeout"/>.</summary>
+    Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Removes a node whose heartbeat is older than <paramref name="timeout"/>. Primary only: fenced.</summary>
+    Task<EvictOutcome> EvictAsync(string nodeId, TimeSpan timeout, Fence fence, CancellationToken cancellationToken);
+}

@@ -1,0 +1,25 @@
+namespace TaskServer.StorageManager.Nodes;
+
+public enum NodeRole
+{
+    Gateway,
+    Worker,
+    Standalone,
+}
+
+/// <summary>What a worker reports about its backlog: tasks waiting, tasks running, and how many it runs at once.</summary>
+public readonly record struct NodeLoad(int Queued, int Running, int Capacity);
+
+public sealed record NodeHeartbeat(string NodeId, NodeRole Role, string Url, NodeLoad Load);
+
+/// <param name="Age">Time since the last heartbeat by the database clock at the read.</param>
+public sealed record NodeRecord(string NodeId, NodeRole Role, string Url, NodeLoad Load, DateTimeOffset LastSeen, TimeSpan Age);
+
+public enum EvictOutcome
+{
+    Evicted,
+    /// <summary>The node heartbeated within the timeout (or is gone already): nothing changed.</summary>
+    NotStale,
+    /// <summary>The caller's epoch no longer holds the lease: nothing changed.</summary>
+    Fenced,
+}
