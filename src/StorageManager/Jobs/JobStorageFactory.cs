@@ -1,0 +1,56 @@
+using Hangfire;
+using Hangfire.Mongo;
+using Hangfire.Mongo.Migration.Strategies;
+using Hangfire.Mongo.Migration.Strategies.Backup;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using MongoDB.Driver;
+
+namespace TaskServer.StorageManager.Jobs;
+
+/// <summary>
+/// Hangfire's storage on the same database as the tasks: Hangfire.PostgreSql in its own schema, or
+/// Hangfire.Mongo in the task database with a collection prefix.
+/// </summary>
+internal static class JobStorageFactory
+{
+    // A worker thread with nothing to do waits this long before polling its queue again. PostgreSQL
+    // wakes fetchers early through LISTEN/NOTIFY (long polling), so the interval only bounds the idle
+    // cost; Mongo's queue watcher does the same through its notifications collection.
+    private static readonly TimeSpan QueuePollInterval = TimeSpan.FromSeconds(1);
+
+    // A job fetched by a server that died becomes visible again after this; TaskServer's sweeper
+    // requeues a dead worker's tasks much sooner, so this is only Hangfire's own last resort.
+    private static readonly TimeSpan InvisibilityTimeout = TimeSpan.FromMinutes(5);
+
+    public static JobStorage CreatePostgreSql(StorageOptions options)
+    {
+        var storageOptions = new PostgreSqlStorageOptions
+        {
+            SchemaName = options.HangfireSchema,
+            PrepareSchemaIfNecessary = true,
+            QueuePollInterval = QueuePollInterval,
+            EnableLongPolling = true,
+            InvisibilityTimeout = InvisibilityTimeout,
+            UseSlidingInvisibilityTimeout = true,
+        };
+        return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
+    }
+
+    public static JobStorage CreateMongo(IMongoClient client, StorageOptions options)
+    {
+        var storageOptions = new MongoStorageOptions
+        {
+            Prefix = options.HangfireSchema,
+            QueuePollInterval = QueuePollInterval,
+            SlidingInvisibilityTimeout = InvisibilityTimeout,
+            CheckQueuedJobsStrategy = CheckQueuedJobsStrategy.TailNotificationsCollection,
+            MigrationOptions = new MongoMigrationOptions
+            {
+                MigrationStrategy = new MigrateMongoMigrationStrategy(),
+                BackupStrategy = new NoneMongoBackupStrategy(),
+            },
+        };
+        return new MongoStorage(client, options.Database, storageOptions);
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+
+namespace TaskServer.StorageManager.PostgreSql;
+
+/// <summary>Schema-qualified table names, spliced into SQL text (the validator only admits plain identifiers).</summary>
+internal sealed class PostgreSqlTables(IOptions<StorageOptions> options)
+{
+    public string Schema { get; } = options.Value.Schema;
+
+    public string Tasks => $"{Schema}.tasks";
+
+    public string Nodes => $"{Schema}.nodes";
+
+    public string Leases => $"{Schema}.leases";
+
+    public string Migrations => $"{Schema}.schema_migrations";
+
+    /// <summary>
+    /// The condition a fenced write joins: the caller's holder still holds the caller's epoch, unexpired.
+    /// FOR SHARE makes a concurrent acquisition of the lease wait until the fenced write commits, so a
+    /// new epoch can never be granted in the middle of a write made under the old one.
+    /// </summary>
+    public string FenceCte =>
+        $"fence AS (SELECT 1 FROM {Leases} WHERE name = @lease_name AND holder = @lease_holder AND epoch = @lease_epoch AND expires_at > clock_timestamp() FOR SHARE)";
+}

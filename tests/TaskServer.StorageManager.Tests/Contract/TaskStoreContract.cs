@@ -1,0 +1,441 @@
+using System.Text.Json.Nodes;
+using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.StorageManager.Tests.Contract;
+
+/// <summary>What every <see cref="ITaskStore"/> provider must do. One subclass per provider supplies the database.</summary>
+public abstract class TaskStoreContract(StorageFixture fixture)
+{
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    private ITaskStore Store => fixture.Tasks;
+
+    [Fact]
+    public async Task Create_stores_a_queued_first_attempt_owned_by_the_worker()
+    {
+        var task = NewTask("echo", """{"text":"hi"}""");
+
+        var created = await Store.CreateAsync(task, Ct);
+
+        Assert.Equal(CreateOutcome.Created, created.Outcome);
+        var stored = await Store.GetAsync(task.Id, Ct);
+        Assert.NotNull(stored);
+        Assert.Equal(TaskState.Queued, stored.Status);
+        Assert.Equal(1, stored.Attempt);
+        Assert.Equal(task.AttemptToken, stored.AttemptToken);
+        Assert.Equal("worker-a", stored.Worker);
+        Assert.Equal(3, stored.MaxAttempts);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(task.Payload), JsonNode.Parse(stored.Payload)));
+        Assert.Null(stored.StartedAt);
+        Assert.Null(stored.JobId);
+        Assert.Equal(created.Task, stored);
+    }
+
+    [Fact]
+    public async Task Get_of_an_unknown_id_returns_null()
+    {
+        Assert.Null(await Store.GetAsync(Guid.CreateVersion7(), Ct));
+    }
+
+    [Fact]
+    public async Task Start_then_complete_runs_a_task_to_success_with_its_result()
+    {
+        var task = await CreateAsync();
+
+        var started = await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-b"), Ct);
+        var completed = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, """{"answer":[1,2,3]}"""), Ct);
+
+        Assert.Equal(TransitionOutcome.Applied, started.Outcome);
+        Assert.Equal(TaskState.Running, started.Task!.Status);
+        Assert.Equal("worker-b", started.Task.Worker);
+        Assert.NotNull(started.Task.StartedAt);
+        Assert.Equal(TransitionOutcome.Applied, completed.Outcome);
+        Assert.Equal(TaskState.Succeeded, completed.Task!.Status);
+        Assert.NotNull(completed.Task.FinishedAt);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"answer":[1,2,3]}"""), JsonNode.Parse(completed.Task.Result!)));
+        Assert.Equal(completed.Task, await Store.GetAsync(task.Id, Ct));
+    }
+
+    [Fact]
+    public async Task A_write_with_a_stale_attempt_token_is_a_conflict_and_changes_nothing()
+    {
+        var task = await CreateAsync();
+
+        var result = await Store.ApplyAsync(new StartAttempt(task.Id, Guid.NewGuid(), "worker-a"), Ct);
+
+        Assert.Equal(TransitionOutcome.Conflict, result.Outcome);
+        Assert.Equal(TaskState.Queued, result.Task!.Status);
+        Assert.Equal(TaskState.Queued, (await Store.GetAsync(task.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Completing_a_task_that_never_started_is_a_conflict()
+    {
+        var task = await CreateAsync();
+
+        var result = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
+
+        Assert.Equal(TransitionOutcome.Conflict, result.Outcome);
+        Assert.Equal(TaskState.Queued, (await Store.GetAsync(task.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task A_transition_of_an_unknown_task_is_not_found()
+    {
+        var result = await Store.ApplyAsync(new CancelTask(Guid.CreateVersion7()), Ct);
+
+        Assert.Equal(TransitionOutcome.NotFound, result.Outcome);
+        Assert.Null(result.Task);
+    }
+
+    [Fact]
+    public async Task Retry_opens_the_next_attempt_with_a_new_token_and_rejects_the_old_one()
+    {
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        var next = Guid.NewGuid();
+
+        var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, task.AttemptToken, "boom", next), Ct);
+        var lateCompletion = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
+        var lateStart = await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+
+        Assert.Equal(TransitionOutcome.Applied, retried.Outcome);
+        Assert.Equal(TaskState.Queued, retried.Task!.Status);
+        Assert.Equal(2, retried.Task.Attempt);
+        Assert.Equal(next, retried.Task.AttemptToken);
+        Assert.Equal("boom", retried.Task.Error);
+        Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
+        Assert.Equal(TransitionOutcome.Conflict, lateStart.Outcome);
+        Assert.Equal(TransitionOutcome.Applied, (await Store.ApplyAsync(new StartAttempt(task.Id, next, "worker-a"), Ct)).Outcome);
+    }
+
+    [Fact]
+    public async Task Retry_is_refused_once_the_last_attempt_has_run()
+    {
+        var task = await CreateAsync(maxAttempts: 2);
+        var token = task.AttemptToken;
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            await Store.ApplyAsync(new StartAttempt(task.Id, token, "worker-a"), Ct);
+            var next = Guid.NewGuid();
+            var retry = await Store.ApplyAsync(new RetryAttempt(task.Id, token, $"failure {attempt}", next), Ct);
+            Assert.Equal(attempt < 2 ? TransitionOutcome.Applied : TransitionOutcome.Conflict, retry.Outcome);
+            token = next;
+        }
+
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        Assert.Equal(TaskState.Running, stored.Status);
+        Assert.Equal(2, stored.Attempt);
+        var failed = await Store.ApplyAsync(new FailAttempt(task.Id, stored.AttemptToken, "failure 2"), Ct);
+        Assert.Equal(TaskState.Failed, failed.Task!.Status);
+        Assert.Equal("failure 2", failed.Task.Error);
+        Assert.NotNull(failed.Task.FinishedAt);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cancel_stops_a_queued_or_running_task(bool started)
+    {
+        var task = await CreateAsync();
+        if (started)
+        {
+            await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        }
+
+        var cancelled = await Store.ApplyAsync(new CancelTask(task.Id), Ct);
+        var lateCompletion = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
+
+        Assert.Equal(TransitionOutcome.Applied, cancelled.Outcome);
+        Assert.Equal(TaskState.Cancelled, cancelled.Task!.Status);
+        Assert.NotNull(cancelled.Task.FinishedAt);
+        Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
+    }
+
+    [Fact]
+    public async Task A_cancel_that_names_a_superseded_attempt_changes_nothing()
+    {
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        var next = Guid.NewGuid();
+        await Store.ApplyAsync(new RetryAttempt(task.Id, task.AttemptToken, "boom", next), Ct);
+
+        var stale = await Store.ApplyAsync(new CancelTask(task.Id, task.AttemptToken), Ct);
+        var current = await Store.ApplyAsync(new CancelTask(task.Id, next), Ct);
+
+        Assert.Equal(TransitionOutcome.Conflict, stale.Outcome);
+        Assert.Equal(TransitionOutcome.Applied, current.Outcome);
+    }
+
+    [Fact]
+    public async Task A_finished_task_accepts_no_further_transition()
+    {
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        await Store.ApplyAsync(new FailAttempt(task.Id, task.AttemptToken, "final"), Ct);
+
+        TaskTransition[] attempts =
+        [
+            new CancelTask(task.Id),
+            new StartAttempt(task.Id, task.AttemptToken, "worker-a"),
+            new CompleteAttempt(task.Id, task.AttemptToken, "1"),
+            new RetryAttempt(task.Id, task.AttemptToken, "again", Guid.NewGuid()),
+        ];
+        foreach (var transition in attempts)
+        {
+            Assert.Equal(TransitionOutcome.Conflict, (await Store.ApplyAsync(transition, Ct)).Outcome);
+        }
+
+        Assert.Equal(TaskState.Failed, (await Store.GetAsync(task.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Of_fifty_parallel_starts_of_one_task_exactly_one_is_applied()
+    {
+        var task = await CreateAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
+            Task.Run(() => Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, $"worker-{i}"), Ct))));
+
+        var winners = results.Where(r => r.Applied).ToList();
+        Assert.Single(winners);
+        Assert.Equal(49, results.Count(r => r.Outcome == TransitionOutcome.Conflict));
+        Assert.Equal(winners[0].Task!.Worker, (await Store.GetAsync(task.Id, Ct))!.Worker);
+    }
+
+    [Fact]
+    public async Task Of_parallel_completions_and_cancellations_exactly_one_final_state_is_applied()
+    {
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => Store.ApplyAsync(
+            (i % 3) switch
+            {
+                0 => new CompleteAttempt(task.Id, task.AttemptToken, i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                1 => new FailAttempt(task.Id, task.AttemptToken, "failed"),
+                _ => (TaskTransition)new CancelTask(task.Id),
+            },
+            Ct))));
+
+        var winner = Assert.Single(results, r => r.Applied);
+        Assert.Equal(winner.Task, await Store.GetAsync(task.Id, Ct));
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_with_the_same_request_returns_the_stored_task()
+    {
+        var key = Unique("key");
+        var first = NewTask("echo", """{"n":1}""", key);
+        var again = first with { Id = Guid.CreateVersion7(), AttemptToken = Guid.NewGuid(), Worker = "worker-z" };
+
+        var created = await Store.CreateAsync(first, Ct);
+        var repeated = await Store.CreateAsync(again, Ct);
+
+        Assert.Equal(CreateOutcome.Created, created.Outcome);
+        Assert.Equal(CreateOutcome.Existing, repeated.Outcome);
+        Assert.Equal(first.Id, repeated.Task.Id);
+        Assert.Null(await Store.GetAsync(again.Id, Ct));
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_with_another_request_is_a_conflict_and_stores_nothing()
+    {
+        var key = Unique("key");
+        var first = NewTask("echo", """{"n":1}""", key);
+        var other = NewTask("echo", """{"n":2}""", key);
+
+        await Store.CreateAsync(first, Ct);
+        var conflict = await Store.CreateAsync(other, Ct);
+
+        Assert.Equal(CreateOutcome.IdempotencyConflict, conflict.Outcome);
+        Assert.Equal(first.Id, conflict.Task.Id);
+        Assert.Null(await Store.GetAsync(other.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Parallel_submissions_with_one_idempotency_key_store_exactly_one_task()
+    {
+        var key = Unique("key");
+        var type = Unique("type");
+        var submissions = Enumerable.Range(0, 20).Select(_ => NewTask(type, """{"same":true}""", key)).ToList();
+
+        var results = await Task.WhenAll(submissions.Select(t => Task.Run(() => Store.CreateAsync(t, Ct))));
+
+        var created = Assert.Single(results, r => r.Outcome == CreateOutcome.Created);
+        Assert.All(results, r => Assert.Equal(created.Task.Id, r.Task.Id));
+        Assert.Single(await Store.ListAsync(new TaskQuery { Type = type, Limit = 100 }, Ct));
+    }
+
+    [Fact]
+    public async Task List_returns_newest_first_filtered_by_status_and_type_and_paged()
+    {
+        var type = Unique("type");
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add((await CreateAsync(type: type)).Id);
+        }
+
+        var running = (await Store.GetAsync(ids[1], Ct))!;
+        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, "worker-a"), Ct);
+
+        var firstPage = await Store.ListAsync(new TaskQuery { Type = type, Limit = 2 }, Ct);
+        var secondPage = await Store.ListAsync(new TaskQuery { Type = type, Limit = 2, After = firstPage[^1].Id }, Ct);
+        var queued = await Store.ListAsync(new TaskQuery { Type = type, Status = TaskState.Queued, Limit = 10 }, Ct);
+
+        // Version 7 ids order by creation time to the millisecond; within one the order is the ids' own.
+        var newestFirst = ids.OrderDescending().ToList();
+        Assert.Equal(newestFirst[..2], firstPage.Select(t => t.Id));
+        Assert.Equal(newestFirst[2..4], secondPage.Select(t => t.Id));
+        Assert.Equal(newestFirst.Where(id => id != running.Id), queued.Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task A_job_is_attached_to_the_current_attempt_only()
+    {
+        var task = await CreateAsync();
+
+        Assert.False(await Store.AttachJobAsync(task.Id, Guid.NewGuid(), "job-stale", Ct));
+        Assert.True(await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct));
+        Assert.Equal("job-1", (await Store.GetAsync(task.Id, Ct))!.JobId);
+    }
+
+    [Fact]
+    public async Task Active_tasks_are_listed_by_owning_worker()
+    {
+        var worker = Unique("worker");
+        var queued = await CreateAsync(worker: worker);
+        var running = await CreateAsync(worker: worker);
+        var done = await CreateAsync(worker: worker);
+        await CreateAsync(worker: Unique("other"));
+        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, worker), Ct);
+        await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, worker), Ct);
+        await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
+
+        var active = await Store.ListActiveByWorkerAsync(worker, 100, Ct);
+
+        Assert.Equal([queued.Id, running.Id], active.Select(t => t.Id).Order());
+    }
+
+    [Fact]
+    public async Task A_workers_load_counts_its_queued_and_running_tasks_only()
+    {
+        var worker = Unique("worker");
+        await CreateAsync(worker: worker);
+        await CreateAsync(worker: worker);
+        var running = await CreateAsync(worker: worker);
+        var done = await CreateAsync(worker: worker);
+        await CreateAsync(worker: Unique("other"));
+        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, worker), Ct);
+        await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, worker), Ct);
+        await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
+
+        Assert.Equal(new ActiveCounts(2, 1), await Store.CountActiveByWorkerAsync(worker, Ct));
+        Assert.Equal(new ActiveCounts(0, 0), await Store.CountActiveByWorkerAsync(Unique("idle"), Ct));
+    }
+
+    [Fact]
+    public async Task Queued_tasks_without_a_job_are_listed_once_old_enough()
+    {
+        var orphan = await CreateAsync();
+        var withJob = await CreateAsync();
+        await Store.AttachJobAsync(withJob.Id, withJob.AttemptToken, "job-1", Ct);
+
+        var old = await Store.ListWithoutJobAsync(TimeSpan.Zero, 10_000, Ct);
+        var young = await Store.ListWithoutJobAsync(TimeSpan.FromHours(1), 10_000, Ct);
+
+        Assert.Contains(old, t => t.Id == orphan.Id);
+        Assert.DoesNotContain(old, t => t.Id == withJob.Id);
+        Assert.DoesNotContain(young, t => t.Id == orphan.Id);
+    }
+
+    [Fact]
+    public async Task Requeue_under_the_current_epoch_moves_a_running_task_to_a_new_attempt_on_another_worker()
+    {
+        var fence = await HoldLeaseAsync();
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct);
+        var next = Guid.NewGuid();
+
+        var requeued = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", next, fence), Ct);
+        var lateCompletion = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
+
+        Assert.Equal(TransitionOutcome.Applied, requeued.Outcome);
+        Assert.Equal(TaskState.Queued, requeued.Task!.Status);
+        Assert.Equal("worker-b", requeued.Task.Worker);
+        Assert.Equal(2, requeued.Task.Attempt);
+        Assert.Equal(next, requeued.Task.AttemptToken);
+        Assert.Null(requeued.Task.JobId);
+        Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
+    }
+
+    [Fact]
+    public async Task Requeue_of_a_queued_task_keeps_its_attempt_number()
+    {
+        var fence = await HoldLeaseAsync();
+        var task = await CreateAsync();
+
+        var requeued = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", Guid.NewGuid(), fence), Ct);
+
+        Assert.Equal(1, requeued.Task!.Attempt);
+        Assert.Equal("worker-b", requeued.Task.Worker);
+    }
+
+    [Fact]
+    public async Task Requeue_by_a_superseded_primary_is_fenced_and_changes_nothing()
+    {
+        var leaseName = Unique("lease");
+        var old = (await fixture.Leases.TryAcquireAsync(leaseName, "gateway-old", "http://old", TimeSpan.FromMinutes(1), Ct)).Lease!;
+        await fixture.Leases.ReleaseAsync(old.Fence, Ct);
+        var current = await fixture.Leases.TryAcquireAsync(leaseName, "gateway-new", "http://new", TimeSpan.FromMinutes(1), Ct);
+        Assert.True(current.Succeeded);
+        var task = await CreateAsync();
+
+        var result = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", Guid.NewGuid(), old.Fence), Ct);
+
+        Assert.Equal(TransitionOutcome.Fenced, result.Outcome);
+        Assert.Equal(task.Worker, (await Store.GetAsync(task.Id, Ct))!.Worker);
+        Assert.Equal(task.AttemptToken, (await Store.GetAsync(task.Id, Ct))!.AttemptToken);
+    }
+
+    [Fact]
+    public async Task Requeue_with_a_stale_attempt_token_is_a_conflict_even_under_the_current_epoch()
+    {
+        var fence = await HoldLeaseAsync();
+        var task = await CreateAsync();
+
+        var result = await Store.ApplyAsync(new RequeueTask(task.Id, Guid.NewGuid(), "worker-b", Guid.NewGuid(), fence), Ct);
+
+        Assert.Equal(TransitionOutcome.Conflict, result.Outcome);
+    }
+
+    private async Task<Fence> HoldLeaseAsync()
+    {
+        var acquired = await fixture.Leases.TryAcquireAsync(Unique("lease"), "gateway-a", "http://a", TimeSpan.FromMinutes(1), Ct);
+        Assert.True(acquired.Succeeded);
+        return acquired.Lease!.Fence;
+    }
+
+    private async Task<TaskRecord> CreateAsync(string? type = null, string worker = "worker-a", int maxAttempts = 3)
+    {
+        var result = await Store.CreateAsync(NewTask(type ?? "echo", """{"x":1}""", worker: worker, maxAttempts: maxAttempts), Ct);
+        Assert.Equal(CreateOutcome.Created, result.Outcome);
+        return result.Task;
+    }
+
+    private static NewTask NewTask(string type, string payload, string? key = null, string worker = "worker-a", int maxAttempts = 3) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        Type = type,
+        Payload = payload,
+        MaxAttempts = maxAttempts,
+        Worker = worker,
+        AttemptToken = Guid.NewGuid(),
+        IdempotencyKey = key,
+    };
+
+    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+}
