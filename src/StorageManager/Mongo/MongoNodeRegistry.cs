@@ -1,0 +1,44 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.Nodes;
+
+namespace TaskServer.StorageManager.Mongo;
+
+internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFencedWriter fencedWriter) : INodeRegistry
+{
+    private static UpdateOptions Upsert => new() { IsUpsert = true };
+
+    private IMongoCollection<BsonDocument> Nodes => collections.Nodes;
+
+    public Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken) =>
+        Nodes.UpdateOneAsync(
+            MongoNodeCommands.ById(heartbeat.NodeId),
+            MongoCommands.Update(MongoNodeCommands.HeartbeatUpdate(heartbeat)),
+            Upsert,
+            cancellationToken);
+
+    public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken) =>
+        AggregateAsync(MongoNodeCommands.List(), cancellationToken);
+
+    public Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        AggregateAsync(MongoNodeCommands.ListLive(timeout), cancellationToken);
+
+    public Task<EvictOutcome> EvictAsync(string nodeId, TimeSpan timeout, Fence fence, CancellationToken cancellationToken) =>
+        fencedWriter.RunAsync(
+            fence,
+            EvictOutcome.Fenced,
+            async (session, token) =>
+            {
+                var deleted = await Nodes.DeleteOneAsync(session, MongoNodeCommands.StaleFilter(nodeId, timeout), cancellationToken: token);
+                return deleted.DeletedCount == 1 ? EvictOutcome.Evicted : EvictOutcome.NotStale;
+            },
+            cancellationToken);
+
+    private async Task<IReadOnlyList<NodeRecord>> AggregateAsync(BsonDocument[] stages, CancellationToken cancellationToken)
+    {
+        using var cursor = await Nodes.AggregateAsync(MongoCommands.Pipeline(stages), cancellationToken: cancellationToken);
+        var documents = await cursor.ToListAsync(cancellationToken);
+        return documents.ConvertAll(MongoNodeCommands.ToNode);
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MongoDB.Driver;
+using MongoDB.Driver.Core.Configuration;
+using TaskServer.StorageManager.Jobs;
+using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.StorageManager.Mongo;
+
+internal static class MongoStorageServiceCollectionExtensions
+{
+    internal static IServiceCollection AddMongoStorage(this IServiceCollection services)
+    {
+        services.AddSingleton<IMongoClient>(provider => new MongoClient(CreateClientSettings(
+            provider.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
+            provider.GetService<ILoggerFactory>())));
+        services.AddSingleton(provider => provider.GetRequiredService<IMongoClient>()
+            .GetDatabase(provider.GetRequiredService<IOptions<StorageOptions>>().Value.Database));
+        services.AddSingleton<MongoCollections>();
+        services.AddSingleton<MongoFencedWriter>();
+        services.AddSingleton<IStorageInitializer, MongoStorageInitializer>();
+        services.AddSingleton<IStorageProbe, MongoProbe>();
+        services.AddSingleton(provider => JobStorageFactory.CreateMongo(
+            provider.GetRequiredService<IMongoClient>(), provider.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<ITaskStore, MongoTaskStore>();
+        services.AddSingleton<INodeRegistry, MongoNodeRegistry>();
+        services.AddSingleton<ILeaseStore, MongoLeaseStore>();
+        return services;
+    }
+
+    /// <summary>
+    /// An acknowledged task or a granted lease must survive the loss of the primary, so writes wait for a majority
+    /// and reads see only majority-committed data, unless the connection string chooses otherwise.
+    /// </summary>
+    internal static MongoClientSettings CreateClientSettings(string connectionString, ILoggerFactory? loggerFactory)
+    {
+        var settings = MongoClientSettings.FromConnectionString(connectionString);
+        if (settings.WriteConcern.W is null)
+        {
+            settings.WriteConcern = settings.WriteConcern.With(mode: "majority");
+        }
+
+        if (settings.ReadConcern.Level is null)
+        {
+            settings.ReadConcern = ReadConcern.Majority;
+        }
+
+        if (loggerFactory is not null)
+        {
+            settings.LoggingSettings = new LoggingSettings(loggerFactory);
+        }
+
+        return settings;
+    }
+}

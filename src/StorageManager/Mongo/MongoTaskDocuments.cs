@@ -1,0 +1,60 @@
+using MongoDB.Bson;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.StorageManager.Mongo;
+
+/// <summary>Field names of a document in the <c>tasks</c> collection.</summary>
+internal static class TaskField
+{
+    internal const string Id = "_id";
+    internal const string Type = "type";
+    internal const string Payload = "payload";
+    internal const string Status = "status";
+    internal const string Attempt = "attempt";
+    internal const string AttemptToken = "attemptToken";
+    internal const string MaxAttempts = "maxAttempts";
+    internal const string Worker = "worker";
+    internal const string IdempotencyKey = "idempotencyKey";
+    internal const string PayloadHash = "payloadHash";
+    internal const string CreatedAt = "createdAt";
+    internal const string StartedAt = "startedAt";
+    internal const string FinishedAt = "finishedAt";
+    internal const string Result = "result";
+    internal const string Error = "error";
+    internal const string JobId = "jobId";
+}
+
+/// <summary>Reads task documents back into the model. Optional fields are absent rather than null in the database.</summary>
+internal static class MongoTaskDocuments
+{
+    internal static TaskRecord ToTask(BsonDocument document) => new()
+    {
+        Id = ToGuid(document[TaskField.Id]),
+        Type = document[TaskField.Type].AsString,
+        Payload = MongoJson.ToJson(document[TaskField.Payload]),
+        Status = Enum.Parse<TaskState>(document[TaskField.Status].AsString),
+        Attempt = document[TaskField.Attempt].ToInt32(),
+        AttemptToken = ToGuid(document[TaskField.AttemptToken]),
+        MaxAttempts = document[TaskField.MaxAttempts].ToInt32(),
+        Worker = OptionalString(document, TaskField.Worker),
+        IdempotencyKey = OptionalString(document, TaskField.IdempotencyKey),
+        PayloadHash = OptionalString(document, TaskField.PayloadHash),
+        CreatedAt = ToTime(document[TaskField.CreatedAt]),
+        StartedAt = OptionalTime(document, TaskField.StartedAt),
+        FinishedAt = OptionalTime(document, TaskField.FinishedAt),
+        // Present means completed: a JSON null result is stored as a BSON null and reads back as "null".
+        Result = document.TryGetValue(TaskField.Result, out var result) ? MongoJson.ToJson(result) : null,
+        Error = OptionalString(document, TaskField.Error),
+        JobId = OptionalString(document, TaskField.JobId),
+    };
+
+    internal static Guid ToGuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);
+
+    internal static DateTimeOffset ToTime(BsonValue value) => new(value.ToUniversalTime(), TimeSpan.Zero);
+
+    private static string? OptionalString(BsonDocument document, string field) =>
+        document.TryGetValue(field, out var value) && !value.IsBsonNull ? value.AsString : null;
+
+    private static DateTimeOffset? OptionalTime(BsonDocument document, string field) =>
+        document.TryGetValue(field, out var value) && !value.IsBsonNull ? ToTime(value) : null;
+}
