@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: builds the solution and runs every test project (dotnet test), then prints
+# one closing line "N passed, N failed, N skipped" and exits non-zero on any failure.
+# PostgreSQL: TASKSERVER_TEST_PG names a server (a connection string whose user may create databases);
+# without it a throwaway cluster is started from the installed binaries and removed afterwards.
+# MongoDB: its contract tests run when TASKSERVER_TEST_MONGO is set or a Docker engine is reachable,
+# and are reported as skipped, with the reason, otherwise.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+pgdir=""
+cleanup() {
+  rm -f "$log"
+  if [ -n "$pgdir" ]; then scripts/postgres.sh stop "$pgdir"; rm -rf "$pgdir"; fi
+}
+trap cleanup EXIT
+if [ -z "${TASKSERVER_TEST_PG:-}" ]; then
+  pgdir=$(mktemp -d /tmp/taskserver-test-pg.XXXXXX)
+  TASKSERVER_TEST_PG=$(scripts/postgres.sh start "$pgdir" "${TASKSERVER_TEST_PG_PORT:-55432}") || exit 1
+  export TASKSERVER_TEST_PG
+  echo "PostgreSQL for the tests: $TASKSERVER_TEST_PG ($pgdir)"
+fi
+dotnet test TaskServer.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# dotnet test prints one "Passed!/Failed!  - Failed: N, Passed: N, Skipped: N, Total: N" line per test assembly.
+read -r passed failed skipped < <(awk '
+  /(Passed|Failed)! +- +Failed:/ {
+    for (i = 1; i <= NF; i++) {
+      v = $(i + 1); gsub(",", "", v)
+      if ($i == "Failed:") f += v; else if ($i == "Passed:") p += v; else if ($i == "Skipped:") s += v
+    }
+  }
+  END { print p + 0, f + 0, s + 0 }' "$log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1  # the build or a test host failed before any test could report
+  echo "dotnet test exited with $status before reporting a failed test (build error or crashed test host)."
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
