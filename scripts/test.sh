@@ -22,16 +22,17 @@ if [ -z "${TASKSERVER_TEST_PG:-}" ]; then
 fi
 dotnet test TaskServer.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# dotnet test prints one "Passed!/Failed!  - Failed: N, Passed: N, Skipped: N, Total: N" line per test assembly.
+# With normal verbosity dotnet test ends each test assembly's run with a block of
+# "Total tests: N" / "Passed: N" / "Failed: N" / "Skipped: N" lines; add them up.
 read -r passed failed skipped < <(awk '
-  /(Passed|Failed)! +- +Failed:/ {
-    for (i = 1; i <= NF; i++) {
-      v = $(i + 1); gsub(",", "", v)
-      if ($i == "Failed:") f += v; else if ($i == "Passed:") p += v; else if ($i == "Skipped:") s += v
-    }
-  }
+  /^[[:space:]]*Passed:[[:space:]]*[0-9]+[[:space:]]*$/  { p += $2 }
+  /^[[:space:]]*Failed:[[:space:]]*[0-9]+[[:space:]]*$/  { f += $2 }
+  /^[[:space:]]*Skipped:[[:space:]]*[0-9]+[[:space:]]*$/ { s += $2 }
   END { print p + 0, f + 0, s + 0 }' "$log")
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+  echo "No test ran: treating this as a failure."
+elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # the build or a test host failed before any test could report
   echo "dotnet test exited with $status before reporting a failed test (build error or crashed test host)."
 fi
