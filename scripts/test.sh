@@ -20,9 +20,9 @@ if [ -z "${TASKSERVER_TEST_PG:-}" ]; then
   export TASKSERVER_TEST_PG
   echo "PostgreSQL for the tests: $TASKSERVER_TEST_PG ($pgdir)"
 fi
-dotnet test TaskServer.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+dotnet test TaskServer.sln -c Release --logger "console;verbosity=detailed" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# With normal verbosity dotnet test ends each test assembly's run with a block of
+# With detailed verbosity (it prints skip reasons) dotnet test ends each test assembly's run with a block of
 # "Total tests: N" / "Passed: N" / "Failed: N" / "Skipped: N" lines; add them up.
 read -r passed failed skipped < <(awk '
   /^[[:space:]]*Passed:[[:space:]]*[0-9]+[[:space:]]*$/  { p += $2 }
