@@ -1,0 +1,104 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using TaskServer.Host.Execution;
+
+namespace TaskServer.Host.Api;
+
+/// <summary>The body of <c>POST /tasks</c>: <c>{ "type": "...", "payload": ..., "maxAttempts": N }</c>, checked before anything is written.</summary>
+public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
+{
+    public const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>Reads and validates the body; returns the request, or the problem to answer with.</summary>
+    public static async Task<(SubmitRequest? Request, IResult? Problem)> ReadAsync(
+        HttpRequest request, TaskHandlers handlers, ExecutionOptions options, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > options.MaxPayloadBytes)
+        {
+            return (null, Problems.PayloadTooLarge(options.MaxPayloadBytes));
+        }
+
+        var body = await ReadBodyAsync(request.BodyReader, options.MaxPayloadBytes + 1L, cancellationToken);
+        if (body.Length > options.MaxPayloadBytes)
+        {
+            return (null, Problems.PayloadTooLarge(options.MaxPayloadBytes));
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException exception)
+        {
+            return (null, Problems.MalformedJson(exception.Message));
+        }
+
+        using (document)
+        {
+            return Validate(document.RootElement, handlers, options);
+        }
+    }
+
+    private static (SubmitRequest?, IResult?) Validate(JsonElement root, TaskHandlers handlers, ExecutionOptions options)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return (null, Problems.InvalidRequest("The body must be a JSON object with 'type' and 'payload'."));
+        }
+
+        if (!root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(typeElement.GetString()))
+        {
+            return (null, Problems.InvalidRequest("'type' is required and must be a non-empty string."));
+        }
+
+        var type = typeElement.GetString()!;
+        var handler = handlers.Find(type);
+        if (handler is null)
+        {
+            return (null, Problems.UnknownTaskType(type, handlers.Types));
+        }
+
+        var payload = root.TryGetProperty("payload", out var payloadElement) ? payloadElement : default;
+        var payloadError = handler.Validate(payload);
+        if (payloadError is not null)
+        {
+            return (null, Problems.InvalidPayload(type, payloadError));
+        }
+
+        var maxAttempts = options.DefaultMaxAttempts;
+        if (root.TryGetProperty("maxAttempts", out var attemptsElement))
+        {
+            if (attemptsElement.ValueKind != JsonValueKind.Number || !attemptsElement.TryGetInt32(out maxAttempts) || maxAttempts < 1 || maxAttempts > options.MaxAttemptsLimit)
+            {
+                return (null, Problems.InvalidRequest($"'maxAttempts' must be an integer from 1 to {options.MaxAttemptsLimit}."));
+            }
+        }
+
+        var payloadJson = payload.ValueKind == JsonValueKind.Undefined ? "null" : payload.GetRawText();
+        return (new SubmitRequest(type, payloadJson, maxAttempts), null);
+    }
+
+    /// <summary>Null when the key is acceptable (or absent); otherwise why not.</summary>
+    public static string? CheckIdempotencyKey(string? key) =>
+        key is null || (key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is > ' ' and <= '~'))
+            ? null
+            : $"Idempotency-Key must be 1-{MaxIdempotencyKeyLength} printable ASCII characters without spaces.";
+
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(PipeReader reader, long limit, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            if (read.IsCompleted || read.Buffer.Length >= limit)
+            {
+                var bytes = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, limit)).ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return bytes;
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+}

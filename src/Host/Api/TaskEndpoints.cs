@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Options;
+using TaskServer.Host.Auth;
+using TaskServer.Host.Execution;
+using TaskServer.LoadManager.Routing;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.Host.Api;
+
+public static class TaskEndpoints
+{
+    private const int MaxPageSize = 500;
+
+    /// <summary>The client API on gateways: reads and cancels go to the store; submissions are proxied to a worker (see LoadManager).</summary>
+    public static IEndpointRouteBuilder MapTaskApi(this IEndpointRouteBuilder endpoints)
+    {
+        var tasks = endpoints.MapGroup("/tasks").RequireAuthorization(TaskRoutes.ClientPolicy);
+        tasks.MapGet("/{id:guid}", GetAsync);
+        tasks.MapGet("/", ListAsync);
+        tasks.MapDelete("/{id:guid}", CancelAsync);
+        return endpoints;
+    }
+
+    /// <summary>The worker's intake, reached only through a gateway (cluster secret).</summary>
+    public static IEndpointRouteBuilder MapTaskIntake(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/internal/tasks", SubmitAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> GetAsync(Guid id, ITaskStore store, CancellationToken cancellationToken)
+    {
+        var task = await store.GetAsync(id, cancellationToken);
+        return task is null ? Problems.TaskNotFound(id) : Results.Ok(TaskView.From(task));
+    }
+
+    private static async Task<IResult> ListAsync(string? status, string? type, int? limit, string? after, ITaskStore store, CancellationToken cancellationToken)
+    {
+        TaskState? state = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<TaskState>(status, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            {
+                return Problems.InvalidRequest($"'status' must be one of {string.Join(", ", Enum.GetNames<TaskState>())}.");
+            }
+
+            state = parsed;
+        }
+
+        var pageSize = limit ?? 50;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            return Problems.InvalidRequest($"'limit' must be from 1 to {MaxPageSize}.");
+        }
+
+        Guid? afterId = null;
+        if (after is not null)
+        {
+            if (!Guid.TryParse(after, out var parsedAfter))
+            {
+                return Problems.InvalidRequest("'after' must be a task id (the 'next' of the previous page).");
+            }
+
+            afterId = parsedAfter;
+        }
+
+        var page = await store.ListAsync(new TaskQuery { Status = state, Type = type, Limit = pageSize, After = afterId }, cancellationToken);
+        return Results.Ok(new TaskPage(page.Select(TaskView.From).ToList(), page.Count == pageSize ? page[^1].Id : null));
+    }
+
+    private static async Task<IResult> CancelAsync(Guid id, ITaskStore store, TaskJobScheduler scheduler, CancellationToken cancellationToken)
+    {
+        var result = await store.ApplyAsync(new CancelTask(id), cancellationToken);
+        switch (result.Outcome)
+        {
+            case TransitionOutcome.NotFound:
+                return Problems.TaskNotFound(id);
+            case TransitionOutcome.Applied:
+                // The job's deletion reaches a running handler as cancellation of its token.
+                if (result.Task!.JobId is { } jobId)
+                {
+                    scheduler.Abort(jobId);
+                }
+
+                return Results.Ok(TaskView.From(result.Task));
+            default:
+                return Problems.TaskAlreadyFinal(id, result.Task!.Status.ToString());
+        }
+    }
+
+    private static async Task<IResult> SubmitAsync(
+        HttpRequest request,
+        TaskIntake intake,
+        TaskHandlers handlers,
+        IOptions<ExecutionOptions> options,
+        IOptions<Node.NodeOptions> node,
+        CancellationToken cancellationToken)
+    {
+        if (!KeyRing.Contains([node.Value.ClusterSecret], request.Headers[TaskRoutes.ClusterSecretHeader].ToString()))
+        {
+            return Problems.InvalidClusterSecret();
+        }
+
+        var idempotencyKey = request.Headers["Idempotency-Key"].FirstOrDefault();
+        if (SubmitRequest.CheckIdempotencyKey(idempotencyKey) is { } keyError)
+        {
+            return Problems.InvalidRequest(keyError);
+        }
+
+        var (submission, problem) = await SubmitRequest.ReadAsync(request, handlers, options.Value, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        // Keys are scoped per client (the gateway names the client), so two clients never collide.
+        var client = request.Headers[TaskRoutes.ClientIdHeader].FirstOrDefault() ?? "";
+        var scopedKey = idempotencyKey is null ? null : $"{client}:{idempotencyKey}";
+        var accepted = await intake.AcceptAsync(submission!, scopedKey, cancellationToken);
+        if (accepted.Outcome == CreateOutcome.IdempotencyConflict)
+        {
+            return Problems.IdempotencyConflict(accepted.Task.Id);
+        }
+
+        if (accepted.Outcome == CreateOutcome.Existing)
+        {
+            request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+        }
+
+        return Results.Accepted($"/tasks/{accepted.Task.Id}", TaskView.From(accepted.Task));
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.Host.Api;
+
+/// <summary>A task as clients see it.</summary>
+public sealed record TaskView(
+    Guid Id,
+    string Type,
+    string Status,
+    int Attempt,
+    int MaxAttempts,
+    string? Worker,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    JsonElement Payload,
+    JsonElement? Result,
+    string? Error)
+{
+    public static TaskView From(TaskRecord task) => new(
+        task.Id,
+        task.Type,
+        task.Status.ToString(),
+        task.Attempt,
+        task.MaxAttempts,
+        task.Worker,
+        task.CreatedAt,
+        task.StartedAt,
+        task.FinishedAt,
+        Parse(task.Payload),
+        task.Result is null ? null : Parse(task.Result),
+        task.Error);
+
+    private static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}
+
+/// <summary>One page of <c>GET /tasks</c>; <see cref="Next"/> is the <c>after</c> value for the next page, null at the end.</summary>
+public sealed record TaskPage(IReadOnlyList<TaskView> Items, Guid? Next);

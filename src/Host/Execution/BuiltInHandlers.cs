@@ -1,0 +1,127 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace TaskServer.Host.Execution;
+
+/// <summary><c>echo</c>: the result is the payload.</summary>
+internal sealed class EchoHandler : ITaskHandler
+{
+    public string Type => "echo";
+
+    public string? Validate(JsonElement payload) => null;
+
+    public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(JsonSerializer.SerializeToNode(context.Payload));
+}
+
+/// <summary><c>sleep</c> <c>{"ms": N}</c>: waits, honouring cancellation.</summary>
+internal sealed class SleepHandler(TimeProvider timeProvider) : ITaskHandler
+{
+    public string Type => "sleep";
+
+    public string? Validate(JsonElement payload) => PayloadFields.RequireInteger(payload, "ms", 0, 3_600_000);
+
+    public async Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        var milliseconds = PayloadFields.Integer(context.Payload, "ms", 0);
+        await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), timeProvider, cancellationToken);
+        return new JsonObject { ["sleptMs"] = milliseconds };
+    }
+}
+
+/// <summary><c>hash</c> <c>{"data": "...", "rounds": N}</c>: SHA-256 applied N times, CPU-bound.</summary>
+internal sealed class HashHandler : ITaskHandler
+{
+    public string Type => "hash";
+
+    public string? Validate(JsonElement payload) =>
+        PayloadFields.RequireString(payload, "data") ?? PayloadFields.RequireInteger(payload, "rounds", 1, 10_000_000, required: false);
+
+    public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        var rounds = PayloadFields.Integer(context.Payload, "rounds", 1);
+        var digest = Compute(context.Payload.GetProperty("data").GetString()!, rounds, cancellationToken);
+        return Task.FromResult<JsonNode?>(new JsonObject { ["sha256"] = digest, ["rounds"] = rounds });
+    }
+
+    /// <summary>The expected result, so a client (or a drill) can verify what a worker returned.</summary>
+    public static string Compute(string data, long rounds, CancellationToken cancellationToken)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(data), digest);
+        for (long round = 1; round < rounds; round++)
+        {
+            if (round % 10_000 == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            SHA256.HashData(digest, digest);
+        }
+
+        return Convert.ToHexStringLower(digest);
+    }
+}
+
+/// <summary><c>fail</c> <c>{"times": N}</c>: the first N attempts fail, later ones succeed.</summary>
+internal sealed class FailHandler : ITaskHandler
+{
+    public string Type => "fail";
+
+    public string? Validate(JsonElement payload) => PayloadFields.RequireInteger(payload, "times", 0, 1000);
+
+    public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        var times = PayloadFields.Integer(context.Payload, "times", 0);
+        if (context.Attempt <= times)
+        {
+            throw new TaskHandlerException($"attempt {context.Attempt} fails on purpose (the first {times} do)");
+        }
+
+        return Task.FromResult<JsonNode?>(new JsonObject { ["attempt"] = context.Attempt });
+    }
+}
+
+/// <summary>
+/// <c>callback</c> <c>{"url": "http://127.0.0.1:..."}</c>: POSTs <c>{id, attempt}</c> to a loopback URL,
+/// so drills can count side effects. Loopback only: a task server must not be made to call arbitrary hosts.
+/// </summary>
+internal sealed class CallbackHandler(IHttpClientFactory httpClients) : ITaskHandler
+{
+    public const string HttpClientName = "callback";
+
+    public string Type => "callback";
+
+    public string? Validate(JsonElement payload)
+    {
+        var error = PayloadFields.RequireString(payload, "url");
+        if (error is not null)
+        {
+            return error;
+        }
+
+        return Uri.TryCreate(payload.GetProperty("url").GetString(), UriKind.Absolute, out var url)
+            && url.Scheme == Uri.UriSchemeHttp
+            && url.IsLoopback
+            ? null
+            : "payload.url must be an absolute http:// URL on a loopback address";
+    }
+
+    public async Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        var url = new Uri(context.Payload.GetProperty("url").GetString()!);
+        using var client = httpClients.CreateClient(HttpClientName);
+        using var response = await client.PostAsJsonAsync(url, new { id = context.TaskId, attempt = context.Attempt }, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new TaskHandlerException($"callback answered {(int)response.StatusCode}");
+        }
+
+        return new JsonObject { ["status"] = (int)response.StatusCode };
+    }
+}
+
+/// <summary>An attempt failed in a way the handler expected; the message becomes the task's error.</summary>
+public sealed class TaskHandlerException(string message) : Exception(message);

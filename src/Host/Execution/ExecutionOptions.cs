@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TaskServer.Host.Execution;
+
+/// <summary>Configuration section <c>Execution</c>: attempts, retry backoff and payload limits.</summary>
+public sealed class ExecutionOptions
+{
+    public const string SectionName = "Execution";
+
+    [Range(1, 100, ErrorMessage = "Execution:DefaultMaxAttempts must be between 1 and 100.")]
+    public int DefaultMaxAttempts { get; set; } = 3;
+
+    /// <summary>The largest maxAttempts a client may ask for.</summary>
+    [Range(1, 100, ErrorMessage = "Execution:MaxAttemptsLimit must be between 1 and 100.")]
+    public int MaxAttemptsLimit { get; set; } = 20;
+
+    /// <summary>Delay before the second attempt; doubles for each further attempt, up to <see cref="RetryMaxDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Execution:RetryBaseDelay must be between 0 and 1 h.")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Execution:RetryMaxDelay must be between 0 and 1 day.")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Largest request body accepted by <c>POST /tasks</c>, in bytes.</summary>
+    [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Execution:MaxPayloadBytes must be between 1 KiB and 64 MiB.")]
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The delay before attempt <paramref name="nextAttempt"/>, with ±20% jitter so retries of a burst spread out.</summary>
+    public TimeSpan RetryDelay(int nextAttempt, double jitter)
+    {
+        var exponent = Math.Clamp(nextAttempt - 2, 0, 30);
+        var delay = Math.Min(RetryBaseDelay.TotalMilliseconds * Math.Pow(2, exponent), RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(delay * (0.8 + (0.4 * Math.Clamp(jitter, 0, 1))));
+    }
+}

@@ -1,0 +1,18 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace TaskServer.Host.Execution;
+
+/// <summary>Runs one task type. Registered through DI with <c>AddTaskHandler&lt;T&gt;()</c>; the type name is what clients send.</summary>
+public interface ITaskHandler
+{
+    string Type { get; }
+
+    /// <summary>Checks a payload before the task is accepted: an error message for the client, or null.</summary>
+    string? Validate(JsonElement payload);
+
+    /// <summary>Runs one attempt. Throwing fails the attempt (retried while attempts remain); the result is stored as JSON.</summary>
+    Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken);
+}
+
+public sealed record TaskExecutionContext(Guid TaskId, int Attempt, int MaxAttempts, JsonElement Payload);

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Hangfire;
+using Microsoft.Extensions.Options;
+using TaskServer.Host.Node;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.Host.Execution;
+
+/// <summary>
+/// The Hangfire job that runs one attempt of a task, and the one place that moves a task through
+/// execution: Start before the handler, then Complete, Retry (with a new job for the next attempt)
+/// or Fail. Hangfire's job state follows from the outcome (return: Succeeded, throw: Failed), so
+/// the two never disagree about an attempt. Every write carries the attempt token: if the task was
+/// cancelled or requeued meanwhile, the write misses and this attempt's outcome is dropped.
+/// </summary>
+public sealed partial class TaskJob(
+    ITaskStore store,
+    TaskHandlers handlers,
+    TaskJobScheduler scheduler,
+    NodeIdentity node,
+    IOptions<ExecutionOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<TaskJob> logger)
+{
+    [JobDisplayName("task {0}")]
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(Guid taskId, Guid attemptToken, CancellationToken cancellationToken)
+    {
+        // Outcome writes must land even while the host is stopping (the attempt ran); they are bounded by the host's end.
+        var writes = lifetime.ApplicationStopped;
+        var started = await store.ApplyAsync(new StartAttempt(taskId, attemptToken, node.Id), writes);
+        if (!started.Applied)
+        {
+            LogAttemptSuperseded(taskId, started.Outcome, started.Task?.Status);
+            return;
+        }
+
+        var task = started.Task!;
+        var handler = handlers.Find(task.Type);
+        if (handler is null)
+        {
+            await store.ApplyAsync(new FailAttempt(taskId, attemptToken, $"no handler for task type '{task.Type}' on {node.Id}"), writes);
+            return;
+        }
+
+        using var payload = JsonDocument.Parse(task.Payload);
+        try
+        {
+            var result = await handler.ExecuteAsync(new TaskExecutionContext(taskId, task.Attempt, task.MaxAttempts, payload.RootElement), cancellationToken);
+            var completed = await store.ApplyAsync(new CompleteAttempt(taskId, attemptToken, result?.ToJsonString() ?? "null"), writes);
+            if (!completed.Applied)
+            {
+                LogAttemptSuperseded(taskId, completed.Outcome, completed.Task?.Status);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // On shutdown the task stays Running under this node, whose heartbeat stops: the sweeper
+            // requeues it. Otherwise the job was deleted (a client's or an operator's cancel).
+            if (!lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                await store.ApplyAsync(new CancelTask(taskId, attemptToken), writes);
+            }
+
+            throw;
+        }
+        catch (Exception exception)
+        {
+            await RetryOrFailAsync(task, attemptToken, Describe(exception), writes);
+            throw;
+        }
+    }
+
+    private async Task RetryOrFailAsync(TaskRecord task, Guid attemptToken, string error, CancellationToken cancellationToken)
+    {
+        if (task.Attempt >= task.MaxAttempts)
+        {
+            await store.ApplyAsync(new FailAttempt(task.Id, attemptToken, error), cancellationToken);
+            LogFailed(task.Id, task.Attempt, error);
+            return;
+        }
+
+        var nextToken = Guid.NewGuid();
+        var retried = await store.ApplyAsync(new RetryAttempt(task.Id, attemptToken, error, nextToken), cancellationToken);
+        if (!retried.Applied)
+        {
+            LogAttemptSuperseded(task.Id, retried.Outcome, retried.Task?.Status);
+            return;
+        }
+
+        var delay = options.Value.RetryDelay(task.Attempt + 1, Random.Shared.NextDouble());
+        var jobId = scheduler.Schedule(task.Id, nextToken, delay);
+        await store.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
+        LogRetryScheduled(task.Id, task.Attempt + 1, delay, error);
+    }
+
+    private static string Describe(Exception exception) =>
+        exception is TaskHandlerException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Attempt of task {TaskId} dropped: {Outcome} (task is {Status})")]
+    private partial void LogAttemptSuperseded(Guid taskId, TransitionOutcome outcome, TaskState? status);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Task {TaskId} attempt {Attempt} scheduled in {Delay}: {Error}")]
+    private partial void LogRetryScheduled(Guid taskId, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Task {TaskId} failed after attempt {Attempt}: {Error}")]
+    private partial void LogFailed(Guid taskId, int attempt, string error);
+}

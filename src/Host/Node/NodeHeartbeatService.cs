@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.Host.Node;
+
+/// <summary>
+/// Writes this node's heartbeat every <see cref="NodeOptions.HeartbeatInterval"/>. A worker reports its
+/// load as the store counts it (its Queued and Running tasks), so the figure survives nothing but the truth.
+/// </summary>
+internal sealed partial class NodeHeartbeatService(
+    INodeRegistry registry,
+    ITaskStore tasks,
+    NodeIdentity node,
+    IOptions<NodeOptions> options,
+    TimeProvider timeProvider,
+    ILogger<NodeHeartbeatService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        using var timer = new PeriodicTimer(settings.HeartbeatInterval, timeProvider);
+        do
+        {
+            try
+            {
+                var load = settings.RunsWorker ? await CountLoadAsync(settings, stoppingToken) : default;
+                await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.Url, load), stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogHeartbeatFailed(node.Id, exception);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task<NodeLoad> CountLoadAsync(NodeOptions settings, CancellationToken cancellationToken)
+    {
+        var active = await tasks.CountActiveByWorkerAsync(node.Id, cancellationToken);
+        return new NodeLoad(active.Queued, active.Running, settings.Capacity);
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Heartbeat of {Node} failed")]
+    private partial void LogHeartbeatFailed(string node, Exception exception);
+}

@@ -1,0 +1,147 @@
+using Hangfire;
+using Hangfire.Common;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using TaskServer.Host.Api;
+using TaskServer.Host.Auth;
+using TaskServer.Host.Execution;
+using TaskServer.Host.Node;
+using TaskServer.LoadManager;
+using TaskServer.LoadManager.Routing;
+using TaskServer.StorageManager;
+using Yarp.ReverseProxy.Transforms;
+
+namespace TaskServer.Host;
+
+/// <summary>The composition root: what a node runs follows from <c>Node:Role</c>.</summary>
+internal static class NodeComposition
+{
+    public static void AddTaskServerNode(this IServiceCollection services, IConfiguration configuration)
+    {
+        var node = configuration.GetSection(NodeOptions.SectionName).Get<NodeOptions>() ?? new NodeOptions();
+        services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ExecutionOptions>().Bind(configuration.GetSection(ExecutionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<NodeIdentity>();
+        services.AddProblemDetails();
+        services.AddTaskStorage(configuration);
+        services.AddHostedService<NodeHeartbeatService>();
+
+        // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
+        // filters apply, so there is no hidden default AutomaticRetry; TaskJob owns attempts and retries.
+        services.AddSingleton<IJobFilterProvider>(new JobFilterAttributeFilterProvider());
+        services.AddHangfire(hangfire => hangfire
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+        services.AddSingleton<TaskJobScheduler>();
+
+        if (node.RunsWorker)
+        {
+            AddWorker(services);
+        }
+
+        if (node.RunsGateway)
+        {
+            AddGateway(services, configuration);
+        }
+    }
+
+    public static void MapTaskServerNode(this WebApplication app)
+    {
+        var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+        app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
+
+        if (node.RunsWorker)
+        {
+            app.MapTaskIntake();
+        }
+
+        if (node.RunsGateway)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapTaskApi();
+            var execution = app.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value;
+            app.MapReverseProxy(proxy =>
+            {
+                proxy.Use(async (context, next) =>
+                {
+                    if (context.Request.ContentLength > execution.MaxPayloadBytes)
+                    {
+                        await Problems.PayloadTooLarge(execution.MaxPayloadBytes).ExecuteAsync(context);
+                        return;
+                    }
+
+                    if (context.GetReverseProxyFeature().AvailableDestinations.Count == 0)
+                    {
+                        await Problems.NoHealthyWorker(TimeSpan.FromSeconds(1)).ExecuteAsync(context);
+                        return;
+                    }
+
+                    await next();
+                });
+                proxy.UseLoadBalancing();
+                proxy.UsePassiveHealthChecks();
+            });
+
+            var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            app.UseHangfireDashboard("/hangfire", new DashboardOptions
+            {
+                DashboardTitle = "TaskServer",
+                Authorization = [new DashboardAuthorization([.. auth.AdminKeys])],
+                DisplayStorageConnectionString = false,
+            });
+        }
+    }
+
+    private static void AddWorker(IServiceCollection services)
+    {
+        services.AddTaskHandler<EchoHandler>();
+        services.AddTaskHandler<SleepHandler>();
+        services.AddTaskHandler<HashHandler>();
+        services.AddTaskHandler<FailHandler>();
+        services.AddTaskHandler<CallbackHandler>();
+        services.AddHttpClient(CallbackHandler.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<TaskHandlers>();
+        services.AddSingleton<TaskIntake>();
+        services.AddTransient<TaskJob>();
+        services.AddHangfireServer((provider, server) =>
+        {
+            var identity = provider.GetRequiredService<NodeIdentity>();
+            server.ServerName = identity.Id;
+            server.Queues = [identity.Queue];
+            server.WorkerCount = provider.GetRequiredService<IOptions<NodeOptions>>().Value.Capacity;
+            // Retries are scheduled jobs; the default 15 s polling would add up to 15 s to each backoff.
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+            // How soon a running handler learns that its task was cancelled.
+            server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+        });
+    }
+
+    private static void AddGateway(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(TaskRoutes.ClientPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
+
+        services.AddTaskRouting().AddTransforms(transforms => transforms.AddRequestTransform(context =>
+        {
+            // The worker scopes idempotency keys by client; the gateway, not the client, names it.
+            var client = context.HttpContext.User.FindFirst(ApiKeyAuthenticationHandler.ClientIdClaim)?.Value ?? "";
+            context.ProxyRequest.Headers.Remove(TaskRoutes.ClientIdHeader);
+            context.ProxyRequest.Headers.TryAddWithoutValidation(TaskRoutes.ClientIdHeader, client);
+            return ValueTask.CompletedTask;
+        }));
+        services.AddOptions<RoutingOptions>()
+            .Bind(configuration.GetSection(RoutingOptions.SectionName))
+            .Configure<IOptions<NodeOptions>>((routing, node) =>
+            {
+                routing.ClusterSecret = node.Value.ClusterSecret;
+                routing.WorkerTimeout = node.Value.WorkerTimeout;
+            });
+    }
+}

@@ -1,0 +1,39 @@
+using TaskServer.StorageManager.Nodes;
+using Yarp.ReverseProxy.Configuration;
+
+namespace TaskServer.LoadManager.Routing;
+
+/// <summary>The YARP routes and the worker cluster, built from the live nodes of the registry.</summary>
+public static class TaskRoutes
+{
+    public const string WorkersCluster = "workers";
+    public const string SubmitRoute = "submit-task";
+    public const string ClusterSecretHeader = "X-Cluster-Secret";
+    public const string ClientIdHeader = "X-TaskServer-Client";
+    public const string ClientPolicy = "client";
+
+    internal static IReadOnlyList<RouteConfig> Routes(RoutingOptions options) =>
+    [
+        new RouteConfig
+        {
+            RouteId = SubmitRoute,
+            ClusterId = WorkersCluster,
+            AuthorizationPolicy = ClientPolicy,
+            Match = new RouteMatch { Path = "/tasks", Methods = ["POST"] },
+            Transforms =
+            [
+                new Dictionary<string, string> { ["PathSet"] = "/internal/tasks" },
+                new Dictionary<string, string> { ["RequestHeader"] = ClusterSecretHeader, ["Set"] = options.ClusterSecret },
+            ],
+        },
+    ];
+
+    internal static ClusterConfig Cluster(IEnumerable<NodeRecord> liveNodes, RoutingOptions options) => new()
+    {
+        ClusterId = WorkersCluster,
+        LoadBalancingPolicy = options.Policy,
+        Destinations = liveNodes
+            .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone)
+            .ToDictionary(n => n.NodeId, n => new DestinationConfig { Address = n.Url }, StringComparer.Ordinal),
+    };
+}
