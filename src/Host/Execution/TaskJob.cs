@@ -60,6 +60,7 @@ public sealed partial class TaskJob(
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 await store.ApplyAsync(new CancelTask(taskId, attemptToken), writes);
+                LogAttemptCancelled(taskId, task.Attempt);
             }
 
             throw;
@@ -102,6 +103,9 @@ public sealed partial class TaskJob(
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Task {TaskId} attempt {Attempt} scheduled in {Delay}: {Error}")]
     private partial void LogRetryScheduled(Guid taskId, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Attempt of task {TaskId} was cancelled (attempt {Attempt})")]
+    private partial void LogAttemptCancelled(Guid taskId, int attempt);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Task {TaskId} failed after attempt {Attempt}: {Error}")]
     private partial void LogFailed(Guid taskId, int attempt, string error);

@@ -17,7 +17,7 @@ internal sealed partial class WorkerDestinationsService(
     TimeProvider timeProvider,
     ILogger<WorkerDestinationsService> logger) : BackgroundService
 {
-    private string current = "";
+    private string? current;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
