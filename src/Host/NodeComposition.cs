@@ -7,7 +7,10 @@ using TaskServer.Host.Auth;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Node;
 using TaskServer.LoadManager;
+using TaskServer.Health;
+using TaskServer.LoadManager.Balancing;
 using TaskServer.LoadManager.Routing;
+using OpenTelemetry.Metrics;
 using TaskServer.StorageManager;
 using Yarp.ReverseProxy.Transforms;
 
@@ -16,6 +19,12 @@ namespace TaskServer.Host;
 /// <summary>The composition root: what a node runs follows from <c>Node:Role</c>.</summary>
 internal static class NodeComposition
 {
+    /// <summary>The lease whose holder is the primary gateway.</summary>
+    public const string PrimaryLease = "gateway-primary";
+
+    /// <summary>What a rejected submission is told to wait: about one heartbeat and one health probe.</summary>
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
     public static void AddTaskServerNode(this IServiceCollection services, IConfiguration configuration)
     {
         var node = configuration.GetSection(NodeOptions.SectionName).Get<NodeOptions>() ?? new NodeOptions();
@@ -26,6 +35,8 @@ internal static class NodeComposition
         services.AddProblemDetails();
         services.AddTaskStorage(configuration);
         services.AddHostedService<NodeHeartbeatService>();
+        var healthChecks = services.AddTaskServerHealth(PrimaryLease, provider => provider.GetRequiredService<NodeIdentity>().Id);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HealthServiceCollectionExtensions.MeterName).AddPrometheusExporter());
 
         // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
         // filters apply, so there is no hidden default AutomaticRetry; TaskJob owns attempts and retries.
@@ -35,22 +46,25 @@ internal static class NodeComposition
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
         services.AddSingleton<TaskJobScheduler>();
+        services.AddSingleton<TaskMetrics>();
 
         if (node.RunsWorker)
         {
             AddWorker(services);
+            healthChecks.AddCheck<HangfireServerHealthCheck>("hangfire", tags: [HealthTags.Ready, HealthTags.Worker]);
         }
 
         if (node.RunsGateway)
         {
-            AddGateway(services, configuration);
+            AddGateway(services, configuration, healthChecks);
         }
     }
 
     public static void MapTaskServerNode(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
-        app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
+        app.MapTaskServerHealth();
+        app.MapPrometheusScrapingEndpoint("/metrics");
 
         if (node.RunsWorker)
         {
@@ -63,6 +77,7 @@ internal static class NodeComposition
             app.UseAuthorization();
             app.MapTaskApi();
             var execution = app.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value;
+            var admission = app.Services.GetRequiredService<Admission>();
             app.MapReverseProxy(proxy =>
             {
                 proxy.Use(async (context, next) =>
@@ -73,15 +88,27 @@ internal static class NodeComposition
                         return;
                     }
 
-                    if (context.GetReverseProxyFeature().AvailableDestinations.Count == 0)
+                    var decision = admission.Decide(context.GetReverseProxyFeature().AvailableDestinations);
+                    if (decision != AdmissionDecision.Admit)
                     {
-                        await Problems.NoHealthyWorker(TimeSpan.FromSeconds(1)).ExecuteAsync(context);
+                        var problem = decision == AdmissionDecision.Overloaded ? Problems.Overloaded(RetryAfter) : Problems.NoHealthyWorker(RetryAfter);
+                        await problem.ExecuteAsync(context);
                         return;
                     }
 
                     await next();
                 });
                 proxy.UseLoadBalancing();
+                proxy.Use((context, next) =>
+                {
+                    // After balancing, the available list is the one destination chosen.
+                    if (context.GetReverseProxyFeature().AvailableDestinations is [var chosen])
+                    {
+                        admission.RecordDispatch(chosen.DestinationId);
+                    }
+
+                    return next();
+                });
                 proxy.UsePassiveHealthChecks();
             });
 
@@ -119,7 +146,7 @@ internal static class NodeComposition
         });
     }
 
-    private static void AddGateway(IServiceCollection services, IConfiguration configuration)
+    private static void AddGateway(IServiceCollection services, IConfiguration configuration, IHealthChecksBuilder healthChecks)
     {
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
@@ -128,7 +155,7 @@ internal static class NodeComposition
         services.AddAuthorizationBuilder()
             .AddPolicy(TaskRoutes.ClientPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
 
-        services.AddTaskRouting().AddTransforms(transforms => transforms.AddRequestTransform(context =>
+        services.AddTaskRouting(healthChecks, HealthTags.Ready).AddTransforms(transforms => transforms.AddRequestTransform(context =>
         {
             // The worker scopes idempotency keys by client; the gateway, not the client, names it.
             var client = context.HttpContext.User.FindFirst(ApiKeyAuthenticationHandler.ClientIdClaim)?.Value ?? "";

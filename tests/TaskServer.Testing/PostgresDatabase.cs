@@ -33,12 +33,25 @@ public sealed class PostgresDatabase : IAsyncDisposable
     }
 
     /// <summary>Reads one number straight from the database, for assertions that nothing was written.</summary>
-    public async Task<long> CountAsync(string sql)
+    public async Task<long> CountAsync(string sql) =>
+        Convert.ToInt64(await ScalarAsync(sql), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Reads one value straight from the database (null when there is no row).</summary>
+    public async Task<object?> ScalarAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        var value = await command.ExecuteScalarAsync();
+        return value is DBNull ? null : value;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     public async ValueTask DisposeAsync()

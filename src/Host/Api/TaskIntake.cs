@@ -9,7 +9,7 @@ namespace TaskServer.Host.Api;
 /// in that order. A crash between the two leaves a Queued task without a job, which the primary's
 /// sweeper enqueues; the reverse order could run a job whose task was never stored.
 /// </summary>
-public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, NodeIdentity node, TimeProvider timeProvider)
+public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider)
 {
     public async Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
@@ -30,6 +30,7 @@ public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, Nod
             return created;
         }
 
+        metrics.Submitted(task.Type);
         var jobId = scheduler.Schedule(task.Id, task.AttemptToken, TimeSpan.Zero);
         var attached = await store.AttachJobAsync(task.Id, task.AttemptToken, jobId, cancellationToken);
 

@@ -19,6 +19,8 @@ public sealed partial class TaskJob(
     TaskJobScheduler scheduler,
     NodeIdentity node,
     IOptions<ExecutionOptions> options,
+    TaskMetrics metrics,
+    TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<TaskJob> logger)
 {
@@ -44,11 +46,17 @@ public sealed partial class TaskJob(
         }
 
         using var payload = JsonDocument.Parse(task.Payload);
+        var startedAt = timeProvider.GetTimestamp();
         try
         {
             var result = await handler.ExecuteAsync(new TaskExecutionContext(taskId, task.Attempt, task.MaxAttempts, payload.RootElement), cancellationToken);
+            metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "succeeded");
             var completed = await store.ApplyAsync(new CompleteAttempt(taskId, attemptToken, result?.ToJsonString() ?? "null"), writes);
-            if (!completed.Applied)
+            if (completed.Applied)
+            {
+                metrics.Succeeded(task.Type);
+            }
+            else
             {
                 LogAttemptSuperseded(taskId, completed.Outcome, completed.Task?.Status);
             }
@@ -67,6 +75,7 @@ public sealed partial class TaskJob(
         }
         catch (Exception exception)
         {
+            metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "failed");
             await RetryOrFailAsync(task, attemptToken, Describe(exception), writes);
             throw;
         }
@@ -76,8 +85,13 @@ public sealed partial class TaskJob(
     {
         if (task.Attempt >= task.MaxAttempts)
         {
-            await store.ApplyAsync(new FailAttempt(task.Id, attemptToken, error), cancellationToken);
-            LogFailed(task.Id, task.Attempt, error);
+            var failed = await store.ApplyAsync(new FailAttempt(task.Id, attemptToken, error), cancellationToken);
+            if (failed.Applied)
+            {
+                metrics.Failed(task.Type);
+                LogFailed(task.Id, task.Attempt, error);
+            }
+
             return;
         }
 
@@ -92,6 +106,7 @@ public sealed partial class TaskJob(
         var delay = options.Value.RetryDelay(task.Attempt + 1, Random.Shared.NextDouble());
         var jobId = scheduler.Schedule(task.Id, nextToken, delay);
         await store.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
+        metrics.Retried(task.Type);
         LogRetryScheduled(task.Id, task.Attempt + 1, delay, error);
     }
 

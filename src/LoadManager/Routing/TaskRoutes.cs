@@ -32,6 +32,29 @@ public static class TaskRoutes
     {
         ClusterId = WorkersCluster,
         LoadBalancingPolicy = options.Policy,
+        HealthCheck = new HealthCheckConfig
+        {
+            // Active: a worker that stops answering /health/worker leaves rotation after two probes and
+            // comes back after one good one. Passive: a refused connection takes it out at once.
+            Active = new ActiveHealthCheckConfig
+            {
+                Enabled = true,
+                Interval = options.HealthProbeInterval,
+                Timeout = options.HealthProbeInterval,
+                Policy = "ConsecutiveFailures",
+                Path = "/health/worker",
+            },
+            Passive = new PassiveHealthCheckConfig
+            {
+                Enabled = true,
+                Policy = "TransportFailureRate",
+                ReactivationPeriod = options.HealthProbeInterval * 2,
+            },
+        },
+        Metadata = new Dictionary<string, string>
+        {
+            ["ConsecutiveFailuresHealthPolicy.Threshold"] = "2",
+        },
         Destinations = liveNodes
             .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone)
             .ToDictionary(n => n.NodeId, n => new DestinationConfig { Address = n.Url }, StringComparer.Ordinal),

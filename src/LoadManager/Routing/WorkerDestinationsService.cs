@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TaskServer.LoadManager.Balancing;
 using TaskServer.StorageManager.Nodes;
 using Yarp.ReverseProxy.Configuration;
 
@@ -13,6 +14,7 @@ namespace TaskServer.LoadManager.Routing;
 internal sealed partial class WorkerDestinationsService(
     INodeRegistry registry,
     InMemoryConfigProvider proxyConfig,
+    WorkerLoadBoard board,
     IOptions<RoutingOptions> options,
     TimeProvider timeProvider,
     ILogger<WorkerDestinationsService> logger) : BackgroundService
@@ -42,6 +44,7 @@ internal sealed partial class WorkerDestinationsService(
     {
         var live = await registry.ListLiveAsync(settings.WorkerTimeout, cancellationToken);
         var cluster = TaskRoutes.Cluster(live, settings);
+        board.Update(live.Where(n => cluster.Destinations!.ContainsKey(n.NodeId)));
         var fingerprint = string.Join(',', cluster.Destinations!.Select(d => $"{d.Key}={d.Value.Address}").Order(StringComparer.Ordinal));
         if (fingerprint == current)
         {

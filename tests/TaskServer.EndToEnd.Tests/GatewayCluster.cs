@@ -1,0 +1,66 @@
+using System.Text.Json;
+using TaskServer.Testing;
+
+namespace TaskServer.EndToEnd.Tests;
+
+/// <summary>A gateway and N workers as separate processes on one throwaway database.</summary>
+public sealed class GatewayCluster : IAsyncDisposable
+{
+    private GatewayCluster(PostgresDatabase database, NodeProcess gateway, IReadOnlyList<NodeProcess> workers)
+    {
+        Database = database;
+        Gateway = gateway;
+        Workers = workers;
+        Api = new TaskApi(gateway.Url);
+    }
+
+    public PostgresDatabase Database { get; }
+
+    public NodeProcess Gateway { get; }
+
+    /// <summary>Named w1, w2, … in the registry (plus each process's suffix).</summary>
+    public IReadOnlyList<NodeProcess> Workers { get; }
+
+    public TaskApi Api { get; }
+
+    public static async Task<GatewayCluster> StartAsync(int workers, params (string Key, string Value)[] gatewaySettings)
+    {
+        var database = await PostgresDatabase.CreateAsync();
+        var gateway = NodeProcess.Start(ClusterSettings.For(database, "Gateway", "gw", [("LoadBalancing:HealthProbeInterval", "00:00:00.500"), .. gatewaySettings]));
+        var workerNodes = Enumerable.Range(1, workers)
+            .Select(i => NodeProcess.Start(ClusterSettings.For(database, "Worker", $"w{i}", ("Node:Capacity", "4"))))
+            .ToList();
+        var cluster = new GatewayCluster(database, gateway, workerNodes);
+        await Task.WhenAll(workerNodes.Append(gateway).Select(n => n.WaitUntilLiveAsync()));
+        await cluster.WaitForHealthyWorkersAsync(workers);
+        return cluster;
+    }
+
+    /// <summary>The registry id of worker <paramref name="name"/> (e.g. "w1-3fa2c1").</summary>
+    public async Task<string> WorkerIdAsync(string name) =>
+        (string)(await Database.ScalarAsync($"SELECT node_id FROM taskserver.nodes WHERE node_id LIKE '{name}-%'"))!;
+
+    /// <summary>Waits until the gateway's readiness reports exactly this many healthy workers.</summary>
+    public Task WaitForHealthyWorkersAsync(int count) =>
+        Eventually.HoldsAsync(
+            async () =>
+            {
+                using var response = await Api.Http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+                var checks = (await TaskApi.ReadJsonAsync(response)).GetProperty("checks");
+                var workers = checks.EnumerateArray().Single(c => c.GetProperty("name").GetString() == "workers");
+                return workers.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.GetProperty("healthy").GetInt32() == count;
+            },
+            TimeSpan.FromSeconds(30),
+            $"the gateway to see {count} healthy workers");
+
+    public async ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        foreach (var node in Workers.Append(Gateway))
+        {
+            await node.DisposeAsync();
+        }
+
+        await Database.DisposeAsync();
+    }
+}
