@@ -84,6 +84,24 @@ public sealed class BalancingTests
         Assert.Equal(0, await cluster.Database.CountAsync($"SELECT count(*) FROM taskserver.tasks WHERE payload->>'batch' = 'kill' AND worker = '{victimId}' AND created_at > now() - interval '4 seconds'"));
     }
 
+    [Fact]
+    public async Task Submissions_beyond_every_workers_backlog_limit_get_429_with_retry_after()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(1, ("LoadBalancing:MaxBacklogPerCapacity", "1"));
+
+        // Capacity 4 and a limit of one backlog per unit of capacity: the fifth long task finds no room.
+        for (var i = 0; i < 4; i++)
+        {
+            await cluster.Api.SubmitAcceptedAsync("""{"type":"sleep","payload":{"ms":60000}}""");
+        }
+
+        using var refused = await cluster.Api.SubmitAsync("""{"type":"sleep","payload":{"ms":60000}}""");
+
+        await ApiContractTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "overloaded");
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(4, await cluster.Database.CountAsync("SELECT count(*) FROM taskserver.tasks"));
+    }
+
     /// <summary>One labelled value of a gauge from the gateway's Prometheus endpoint.</summary>
     internal static async Task<double> MetricAsync(HttpClient http, string name, string worker)
     {
