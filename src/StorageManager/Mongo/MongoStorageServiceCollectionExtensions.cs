@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MongoDB.Driver;
 using MongoDB.Driver.Core.Configuration;
+using TaskServer.StorageManager.Failovers;
 using TaskServer.StorageManager.Jobs;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
@@ -28,6 +29,7 @@ internal static class MongoStorageServiceCollectionExtensions
         services.AddSingleton<ITaskStore, MongoTaskStore>();
         services.AddSingleton<INodeRegistry, MongoNodeRegistry>();
         services.AddSingleton<ILeaseStore, MongoLeaseStore>();
+        services.AddSingleton<IFailoverLog, MongoFailoverLog>();
         return services;
     }
 

@@ -102,7 +102,6 @@ internal static class MongoTaskCommands
             { TaskField.AttemptToken, Literal(Binary(retry.NextToken)) },
             { TaskField.Error, Literal(retry.Error) },
             { TaskField.StartedAt, Remove },
-            { TaskField.JobId, Remove },
         }),
         CancelTask => Set(new BsonDocument
         {

@@ -52,6 +52,20 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
             expires_at timestamptz NOT NULL
         );
         """,
+        $"""
+        ALTER TABLE {tables.Leases} ADD COLUMN holder_pid integer, ADD COLUMN holder_session_start timestamptz;
+        CREATE TABLE {tables.Failovers} (
+            id              uuid        PRIMARY KEY,
+            lease_name      text        NOT NULL,
+            old_holder      text,
+            new_holder      text        NOT NULL,
+            epoch           bigint      NOT NULL,
+            last_contact_at timestamptz,
+            suspected_at    timestamptz,
+            promoted_at     timestamptz NOT NULL
+        );
+        CREATE INDEX failovers_by_lease ON {tables.Failovers} (lease_name, promoted_at DESC);
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -15,6 +15,8 @@ internal sealed class PostgreSqlTables(IOptions<StorageOptions> options)
 
     public string Migrations => $"{Schema}.schema_migrations";
 
+    public string Failovers => $"{Schema}.failovers";
+
     /// <summary>
     /// The condition a fenced write joins: the caller's holder still holds the caller's epoch, unexpired.
     /// FOR SHARE makes a concurrent acquisition of the lease wait until the fenced write commits, so a

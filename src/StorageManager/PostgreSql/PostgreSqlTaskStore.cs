@@ -196,7 +196,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                 parameters.AddWithValue("error", retry.Error);
                 parameters.AddWithValue("next_token", retry.NextToken);
                 return (
-                    "status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL, job_id = NULL",
+                    "status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL",
                     "attempt < max_attempts");
             case CancelTask:
                 return ("status = 'Cancelled', finished_at = now()", null);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using TaskServer.StorageManager.Failovers;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
@@ -25,6 +26,8 @@ public abstract class StorageFixture : IAsyncLifetime
     public ILeaseStore Leases => Services.GetRequiredService<ILeaseStore>();
 
     public IStorageProbe Probe => Services.GetRequiredService<IStorageProbe>();
+
+    public IFailoverLog Failovers => Services.GetRequiredService<IFailoverLog>();
 
     private ServiceProvider Services
     {

@@ -93,6 +93,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     public async Task Retry_opens_the_next_attempt_with_a_new_token_and_rejects_the_old_one()
     {
         var task = await CreateAsync();
+        await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct);
         await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
         var next = Guid.NewGuid();
 
@@ -105,6 +106,9 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(2, retried.Task.Attempt);
         Assert.Equal(next, retried.Task.AttemptToken);
         Assert.Equal("boom", retried.Task.Error);
+        // The failed attempt's job stays recorded until the next one is attached: a retry waiting out its
+        // backoff is never mistaken for a task that lost its job.
+        Assert.Equal("job-1", retried.Task.JobId);
         Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
         Assert.Equal(TransitionOutcome.Conflict, lateStart.Outcome);
         Assert.Equal(TransitionOutcome.Applied, (await Store.ApplyAsync(new StartAttempt(task.Id, next, "worker-a"), Ct)).Outcome);

@@ -97,8 +97,7 @@ public sealed class MongoCommandRenderingTests
               attempt: { $add: ["$attempt", 1] },
               attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") },
               error: { $literal: "boom" },
-              startedAt: "$$REMOVE",
-              jobId: "$$REMOVE"
+              startedAt: "$$REMOVE"
             } }]
             """,
             MongoTaskCommands.TransitionUpdate(new RetryAttempt(TaskId, Token, "boom", NextToken)));

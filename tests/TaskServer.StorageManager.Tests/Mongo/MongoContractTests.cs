@@ -9,3 +9,5 @@ public sealed class MongoLeaseStoreTests(MongoFixture fixture) : LeaseStoreContr
 public sealed class MongoNodeRegistryTests(MongoFixture fixture) : NodeRegistryContract(fixture), IClassFixture<MongoFixture>;
 
 public sealed class MongoStorageProbeTests(MongoFixture fixture) : StorageProbeContract(fixture), IClassFixture<MongoFixture>;
+
+public sealed class MongoFailoverLogTests(MongoFixture fixture) : FailoverLogContract(fixture), IClassFixture<MongoFixture>;

@@ -9,3 +9,5 @@ public sealed class PostgreSqlLeaseStoreTests(PostgreSqlFixture fixture) : Lease
 public sealed class PostgreSqlNodeRegistryTests(PostgreSqlFixture fixture) : NodeRegistryContract(fixture), IClassFixture<PostgreSqlFixture>;
 
 public sealed class PostgreSqlStorageProbeTests(PostgreSqlFixture fixture) : StorageProbeContract(fixture), IClassFixture<PostgreSqlFixture>;
+
+public sealed class PostgreSqlFailoverLogTests(PostgreSqlFixture fixture) : FailoverLogContract(fixture), IClassFixture<PostgreSqlFixture>;

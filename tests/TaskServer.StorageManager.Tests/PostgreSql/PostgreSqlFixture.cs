@@ -8,6 +8,8 @@ public sealed class PostgreSqlFixture : StorageFixture
 {
     private PostgresDatabase? database;
 
+    public string ConnectionString => database!.ConnectionString;
+
     protected override async ValueTask<(IReadOnlyDictionary<string, string?>? Settings, string? SkipReason)> StartDatabaseAsync()
     {
         database = await PostgresDatabase.CreateAsync();
