@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using TaskServer.Health.Availability;
 using TaskServer.Health.Checks;
-using TaskServer.StorageManager.Leases;
 
 namespace TaskServer.Health;
 
@@ -15,18 +14,14 @@ public static class HealthServiceCollectionExtensions
 
     /// <summary>
     /// Health checks for <c>/health/ready</c> (the database, plus what the caller adds for its role) and
-    /// <c>/health/primary</c> (holding <paramref name="primaryLease"/>); availability tracking.
+    /// <c>/health/primary</c> (the <see cref="IPrimaryStatus"/> a gateway's failover agent provides); availability tracking.
     /// </summary>
-    public static IHealthChecksBuilder AddTaskServerHealth(this IServiceCollection services, string primaryLease, Func<IServiceProvider, string> nodeId)
+    public static IHealthChecksBuilder AddTaskServerHealth(this IServiceCollection services)
     {
         services.AddSingleton<AvailabilityTracker>();
         return services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("database", tags: [HealthTags.Ready, HealthTags.Worker])
-            .Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
-                "primary",
-                provider => new LeaseHolderHealthCheck(provider.GetRequiredService<ILeaseStore>(), primaryLease, () => nodeId(provider)),
-                failureStatus: null,
-                tags: [HealthTags.Primary]));
+            .AddCheck<PrimaryStatusHealthCheck>("primary", tags: [HealthTags.Primary]);
     }
 
     /// <summary><c>/health/live</c> (the process answers), <c>/health/ready</c>, <c>/health/worker</c> and <c>/health/primary</c>; 503 when unhealthy.</summary>

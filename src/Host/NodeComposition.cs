@@ -7,6 +7,8 @@ using TaskServer.Host.Auth;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Node;
 using TaskServer.LoadManager;
+using TaskServer.Failover;
+using TaskServer.Failover.Sweeping;
 using TaskServer.Health;
 using TaskServer.LoadManager.Balancing;
 using TaskServer.LoadManager.Routing;
@@ -19,8 +21,8 @@ namespace TaskServer.Host;
 /// <summary>The composition root: what a node runs follows from <c>Node:Role</c>.</summary>
 internal static class NodeComposition
 {
-    /// <summary>The lease whose holder is the primary gateway.</summary>
-    public const string PrimaryLease = "gateway-primary";
+    /// <summary>The header with which a backup names the primary gateway's URL.</summary>
+    public const string PrimaryHeader = "X-TaskServer-Primary";
 
     /// <summary>What a rejected submission is told to wait: about one heartbeat and one health probe.</summary>
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
@@ -35,7 +37,7 @@ internal static class NodeComposition
         services.AddProblemDetails();
         services.AddTaskStorage(configuration);
         services.AddHostedService<NodeHeartbeatService>();
-        var healthChecks = services.AddTaskServerHealth(PrimaryLease, provider => provider.GetRequiredService<NodeIdentity>().Id);
+        var healthChecks = services.AddTaskServerHealth();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HealthServiceCollectionExtensions.MeterName).AddPrometheusExporter());
 
         // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
@@ -73,9 +75,29 @@ internal static class NodeComposition
 
         if (node.RunsGateway)
         {
+            app.UseWhen(
+                context => context.Request.Path.StartsWithSegments("/tasks", StringComparison.Ordinal),
+                tasks => tasks.Use(async (context, next) =>
+                {
+                    // Backups serve no client call: they name the primary so a client can follow it.
+                    var primary = context.RequestServices.GetRequiredService<IPrimaryStatus>().Current;
+                    if (!primary.IsPrimary)
+                    {
+                        if (primary.PrimaryUrl is { } url)
+                        {
+                            context.Response.Headers[PrimaryHeader] = url;
+                        }
+
+                        await Problems.NotPrimary(primary.PrimaryUrl, RetryAfter).ExecuteAsync(context);
+                        return;
+                    }
+
+                    await next();
+                }));
             app.UseAuthentication();
             app.UseAuthorization();
             app.MapTaskApi();
+            app.MapClusterView();
             var execution = app.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value;
             var admission = app.Services.GetRequiredService<Admission>();
             app.MapReverseProxy(proxy =>
@@ -163,6 +185,16 @@ internal static class NodeComposition
             context.ProxyRequest.Headers.TryAddWithoutValidation(TaskRoutes.ClientIdHeader, client);
             return ValueTask.CompletedTask;
         }));
+        services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
+        services.AddFailover();
+        services.AddOptions<FailoverOptions>()
+            .Bind(configuration.GetSection(FailoverOptions.SectionName))
+            .Configure<NodeIdentity, IOptions<NodeOptions>>((failover, identity, node) =>
+            {
+                failover.NodeId = identity.Id;
+                failover.NodeUrl = identity.Url;
+                failover.WorkerTimeout = node.Value.WorkerTimeout;
+            });
         services.AddOptions<RoutingOptions>()
             .Bind(configuration.GetSection(RoutingOptions.SectionName))
             .Configure<IOptions<NodeOptions>>((routing, node) =>

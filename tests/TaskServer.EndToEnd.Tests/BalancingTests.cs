@@ -89,12 +89,19 @@ public sealed class BalancingTests
     {
         await using var cluster = await GatewayCluster.StartAsync(1, ("LoadBalancing:MaxBacklogPerCapacity", "1"));
 
-        // Capacity 4 and a limit of one backlog per unit of capacity: the fifth long task finds no room.
+        // Capacity 4 and a limit of one backlog per unit of capacity: once the worker reports its four long
+        // tasks, a fifth finds no room.
+        var workerId = await cluster.WorkerIdAsync("w1");
         for (var i = 0; i < 4; i++)
         {
-            await cluster.Api.SubmitAcceptedAsync("""{"type":"sleep","payload":{"ms":60000}}""");
+            using var accepted = await cluster.Api.SubmitAsync("""{"type":"sleep","payload":{"ms":60000}}""");
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
+        await TaskServer.Testing.Eventually.HoldsAsync(
+            async () => await MetricAsync(cluster.Api.Http, "taskserver_worker_running", workerId) + await MetricAsync(cluster.Api.Http, "taskserver_worker_queued", workerId) >= 4,
+            TimeSpan.FromSeconds(15),
+            "the gateway to see the worker's four tasks");
         using var refused = await cluster.Api.SubmitAsync("""{"type":"sleep","payload":{"ms":60000}}""");
 
         await ApiContractTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "overloaded");

@@ -32,6 +32,7 @@ public sealed class GatewayCluster : IAsyncDisposable
             .ToList();
         var cluster = new GatewayCluster(database, gateway, workerNodes);
         await Task.WhenAll(workerNodes.Append(gateway).Select(n => n.WaitUntilLiveAsync()));
+        await WaitUntilPrimaryAsync(gateway);
         await cluster.WaitForHealthyWorkersAsync(workers);
         return cluster;
     }
@@ -52,6 +53,16 @@ public sealed class GatewayCluster : IAsyncDisposable
             },
             TimeSpan.FromSeconds(30),
             $"the gateway to see {count} healthy workers");
+
+    /// <summary>A gateway serves clients once it holds the primary lease.</summary>
+    public static async Task WaitUntilPrimaryAsync(NodeProcess gateway)
+    {
+        using var http = new HttpClient();
+        await Eventually.HoldsAsync(
+            async () => (await http.GetAsync(new Uri(gateway.Url + "/health/primary"))).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30),
+            $"{gateway.Url} to become primary");
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -49,19 +49,19 @@ public sealed class HealthEndpointTests
         await using var b = NodeProcess.Start(ClusterSettings.For(database, "Gateway", "gwb"));
         await Task.WhenAll(a.WaitUntilLiveAsync(), b.WaitUntilLiveAsync());
         using var http = new HttpClient();
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync(http, a, "/health/primary")).Status);
 
         var holder = await Eventually.ReturnsAsync(
-            async () => (string?)await database.ScalarAsync("SELECT node_id FROM taskserver.nodes WHERE node_id LIKE 'gwa-%'"),
-            TimeSpan.FromSeconds(10),
-            "gateway a's heartbeat");
-        await database.ExecuteAsync(
-            $"INSERT INTO taskserver.leases (name, holder, holder_url, epoch, expires_at) VALUES ('gateway-primary', '{holder}', '{a.Url}', 1, now() + interval '1 minute')");
+            async () => (string?)await database.ScalarAsync("SELECT holder FROM taskserver.leases WHERE name = 'gateway-primary' AND expires_at > now()"),
+            TimeSpan.FromSeconds(15),
+            "one gateway to take the lease");
+        var (primary, backup) = holder.StartsWith("gwa-", StringComparison.Ordinal) ? (a, b) : (b, a);
 
-        var (status, body) = await GetAsync(http, a, "/health/primary");
+        var (status, body) = await GetAsync(http, primary, "/health/primary");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(1, Check(body, "primary").GetProperty("data").GetProperty("epoch").GetInt64());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync(http, b, "/health/primary")).Status);
+        (status, body) = await GetAsync(http, backup, "/health/primary");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal(primary.Url, Check(body, "primary").GetProperty("data").GetProperty("primaryUrl").GetString());
     }
 
     [Fact]

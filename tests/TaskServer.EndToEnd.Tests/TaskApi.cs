@@ -23,11 +23,21 @@ public sealed class TaskApi(string baseUrl, string? apiKey = ClusterSettings.Api
         return http.SendAsync(request);
     }
 
+    /// <summary>Submits until accepted, waiting out 429s as their Retry-After says, as a well-behaved client does.</summary>
     public async Task<Guid> SubmitAcceptedAsync(string body, string? idempotencyKey = null)
     {
-        using var response = await SubmitAsync(body, idempotencyKey);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"expected 202, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        return (await ReadJsonAsync(response)).GetProperty("id").GetGuid();
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await SubmitAsync(body, idempotencyKey);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests && attempt < 100)
+            {
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"expected 202, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            return (await ReadJsonAsync(response)).GetProperty("id").GetGuid();
+        }
     }
 
     public async Task<JsonElement> GetAsync(Guid id)

@@ -12,6 +12,7 @@ public sealed class WorkerTopologyTests
         await using var database = await PostgresDatabase.CreateAsync();
         await using var gateway = NodeProcess.Start(ClusterSettings.For(database, "Gateway", "gw"));
         await gateway.WaitUntilLiveAsync();
+        await GatewayCluster.WaitUntilPrimaryAsync(gateway);
         using var api = new TaskApi(gateway.Url);
 
         using var response = await api.SubmitAsync("""{"type":"echo","payload":1}""");

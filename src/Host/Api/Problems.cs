@@ -20,6 +20,8 @@ public static class Problems
 
     public static IResult InvalidApiKey() => Problem(403, "invalid-api-key", "The API key is not valid.", null);
 
+    public static IResult AdminRequired() => Problem(401, "admin-required", "Operator credentials are required.", "Send an admin key (HTTP Basic password or Bearer).");
+
     public static IResult InvalidClusterSecret() => Problem(403, "invalid-cluster-secret", "Internal endpoints need the cluster secret.", null);
 
     public static IResult TaskNotFound(Guid id) => Problem(404, "task-not-found", "No such task.", $"There is no task {id}.");
@@ -35,6 +37,11 @@ public static class Problems
 
     public static IResult Overloaded(TimeSpan retryAfter) =>
         new RetryAfterResult(Problem(429, "overloaded", "Every worker is at capacity.", "Retry later."), retryAfter);
+
+    public static IResult NotPrimary(string? primaryUrl, TimeSpan retryAfter) =>
+        new RetryAfterResult(
+            Problem(503, "not-primary", "This gateway is a backup.", primaryUrl is null ? "No primary is known yet; retry shortly." : $"Send requests to the primary at {primaryUrl}."),
+            retryAfter);
 
     public static IResult NoHealthyWorker(TimeSpan retryAfter) =>
         new RetryAfterResult(Problem(503, "no-healthy-worker", "No healthy worker can take the task.", "Retry later."), retryAfter);

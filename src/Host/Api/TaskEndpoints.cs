@@ -78,7 +78,7 @@ public static class TaskEndpoints
                 // The job's deletion reaches a running handler as cancellation of its token.
                 if (result.Task!.JobId is { } jobId)
                 {
-                    scheduler.Abort(jobId);
+                    scheduler.Abandon(jobId);
                 }
 
                 return Results.Ok(TaskView.From(result.Task));

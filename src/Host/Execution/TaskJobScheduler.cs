@@ -1,22 +1,31 @@
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.States;
+using TaskServer.Failover.Sweeping;
 using TaskServer.Host.Node;
 
 namespace TaskServer.Host.Execution;
 
-/// <summary>Creates the Hangfire job that runs one attempt of a task, on this worker's own queue.</summary>
-public sealed class TaskJobScheduler(IBackgroundJobClient jobs, NodeIdentity node)
+/// <summary>
+/// Creates the Hangfire job that runs one attempt of a task on a worker's own queue: this worker's for
+/// intake and retries, a live worker's for the primary's requeues.
+/// </summary>
+/// <remarks>Hangfire's client API is synchronous: each call blocks the caller for one storage transaction.</remarks>
+public sealed class TaskJobScheduler(IBackgroundJobClient jobs, NodeIdentity node) : IAttemptDispatcher
 {
-    /// <summary>Enqueues the attempt now, or schedules it after <paramref name="delay"/>; returns the job id.</summary>
-    /// <remarks>Hangfire's client API is synchronous: this blocks the caller for one storage transaction.</remarks>
-    public string Schedule(Guid taskId, Guid attemptToken, TimeSpan delay)
+    /// <summary>Enqueues the attempt on this worker now, or schedules it after <paramref name="delay"/>; returns the job id.</summary>
+    public string Schedule(Guid taskId, Guid attemptToken, TimeSpan delay) => Create(taskId, attemptToken, node.Queue, delay);
+
+    public string Dispatch(Guid taskId, Guid attemptToken, string workerId) =>
+        Create(taskId, attemptToken, NodeIdentity.QueueOf(workerId), TimeSpan.Zero);
+
+    /// <summary>Deletes an attempt's job (a cancelled task's, or a superseded one's); if it is running, Hangfire cancels the handler's token.</summary>
+    public void Abandon(string jobId) => jobs.Delete(jobId);
+
+    private string Create(Guid taskId, Guid attemptToken, string queue, TimeSpan delay)
     {
-        var job = Job.FromExpression<TaskJob>(j => j.RunAsync(taskId, attemptToken, CancellationToken.None), node.Queue);
-        IState state = delay > TimeSpan.Zero ? new ScheduledState(delay) : new EnqueuedState(node.Queue);
+        var job = Job.FromExpression<TaskJob>(j => j.RunAsync(taskId, attemptToken, CancellationToken.None), queue);
+        IState state = delay > TimeSpan.Zero ? new ScheduledState(delay) : new EnqueuedState(queue);
         return jobs.Create(job, state);
     }
-
-    /// <summary>Aborts the job of a cancelled task: Hangfire signals the running handler's token.</summary>
-    public bool Abort(string jobId) => jobs.Delete(jobId);
 }

@@ -18,7 +18,7 @@ public sealed class NodeIdentity
         Role = node.Role;
         Url = node.Url.TrimEnd('/');
         Id = $"{node.Name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
-        Queue = Id.Replace('-', '_');
+        Queue = QueueOf(Id);
     }
 
     public string Id { get; }
@@ -27,6 +27,8 @@ public sealed class NodeIdentity
 
     public string Url { get; }
 
-    /// <summary>Hangfire queue names allow lower-case letters, digits and underscores only.</summary>
     public string Queue { get; }
+
+    /// <summary>The Hangfire queue of a node (names allow lower-case letters, digits and underscores only).</summary>
+    public static string QueueOf(string nodeId) => nodeId.Replace('-', '_');
 }

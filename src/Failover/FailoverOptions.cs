@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Options;
+
+namespace TaskServer.Failover;
+
+/// <summary>Configuration section <c>Failover</c>. The defaults are DESIGN.md's; docs/ARCHITECTURE.md says what they trade.</summary>
+public sealed class FailoverOptions
+{
+    public const string SectionName = "Failover";
+
+    /// <summary>The lease whose holder is the primary gateway.</summary>
+    public string LeaseName { get; set; } = "gateway-primary";
+
+    /// <summary>How often a backup probes the primary's /health/ready.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A probe that takes longer has failed.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Consecutive failed probes before the primary is suspected.</summary>
+    public int FailureThreshold { get; set; } = 3;
+
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan RenewInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the primary sweeps when nothing triggers it sooner.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Set by the host from <c>Node:WorkerTimeout</c>: a worker silent this long is dead.</summary>
+    public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A queued task with no job this long after its creation lost its job to a crash.</summary>
+    public TimeSpan OrphanAge { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Set by the host: this gateway's registry id and URL.</summary>
+    public string NodeId { get; set; } = "";
+
+    public string NodeUrl { get; set; } = "";
+}
+
+internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FailoverOptions options)
+    {
+        var failures = new List<string>();
+        Check(options.ProbeInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:ProbeInterval", failures);
+        Check(options.ProbeTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:ProbeTimeout", failures);
+        Check(options.LeaseTtl, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), "Failover:LeaseTtl", failures);
+        Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
+        Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);
+        Check(options.OrphanAge, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:OrphanAge", failures);
+        if (options.FailureThreshold is < 1 or > 100)
+        {
+            failures.Add($"Failover:FailureThreshold must be between 1 and 100 (was {options.FailureThreshold}).");
+        }
+
+        if (options.RenewInterval * 2 > options.LeaseTtl)
+        {
+            failures.Add($"Failover:RenewInterval ({options.RenewInterval}) must be at most half of Failover:LeaseTtl ({options.LeaseTtl}), so one lost renewal does not lose the lease.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.LeaseName))
+        {
+            failures.Add("Failover:LeaseName is required.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(TimeSpan value, TimeSpan min, TimeSpan max, string setting, List<string> failures)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{setting} must be between {min} and {max} (was {value}).");
+        }
+    }
+}

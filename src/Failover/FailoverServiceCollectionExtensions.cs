@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TaskServer.Failover.Leadership;
+using TaskServer.Failover.Sweeping;
+using TaskServer.Health;
+
+namespace TaskServer.Failover;
+
+public static class FailoverServiceCollectionExtensions
+{
+    /// <summary>
+    /// The failover agent and the sweeper of a gateway, and its <see cref="IPrimaryStatus"/>. The caller binds
+    /// <see cref="FailoverOptions"/> (with the node's id, URL and worker timeout) and provides an <see cref="IAttemptDispatcher"/>.
+    /// </summary>
+    public static IServiceCollection AddFailover(this IServiceCollection services)
+    {
+        services.AddOptions<FailoverOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FailoverOptions>, FailoverOptionsValidator>();
+        services.AddSingleton<LeadershipState>();
+        services.AddSingleton<IPrimaryStatus>(provider => provider.GetRequiredService<LeadershipState>());
+        services.AddSingleton<SweepTrigger>();
+        services.AddSingleton<PrimaryProbe>();
+        services.AddHttpClient(PrimaryProbe.HttpClientName);
+        services.AddHostedService<FailoverAgent>();
+        services.AddHostedService<Sweeper>();
+        return services;
+    }
+}

@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskServer.Failover.Sweeping;
+using TaskServer.Health;
+using TaskServer.StorageManager.Failovers;
+using TaskServer.StorageManager.Leases;
+
+namespace TaskServer.Failover.Leadership;
+
+/// <summary>
+/// Runs on every gateway. The primary renews its lease every RenewInterval while its own components are
+/// healthy, and steps down at once when it cannot. A backup probes the primary every ProbeInterval,
+/// suspects it after FailureThreshold failures in a row, and then tries to take the lease on every tick;
+/// the database grants it once the lease has expired or the holder's session is gone.
+/// </summary>
+internal sealed partial class FailoverAgent(
+    ILeaseStore leases,
+    IFailoverLog failoverLog,
+    LeadershipState leadership,
+    PrimaryProbe probe,
+    HealthCheckService health,
+    SweepTrigger sweepTrigger,
+    IOptions<FailoverOptions> options,
+    TimeProvider timeProvider,
+    ILogger<FailoverAgent> logger) : BackgroundService
+{
+    private int consecutiveFailures;
+    private DateTimeOffset? lastContactAt;
+    private DateTimeOffset? suspectedAt;
+    private long lastRenewal;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        using var timer = new PeriodicTimer(settings.ProbeInterval, timeProvider);
+        do
+        {
+            try
+            {
+                await TickAsync(settings, stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                if (leadership.CurrentFence is { } fence)
+                {
+                    leadership.StepDown();
+                    LogSteppedDown(fence.Epoch, exception.Message);
+                }
+                else
+                {
+                    LogTickFailed(exception);
+                }
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Hand over at once on a clean shutdown, rather than making the backup wait for the lease to run out.
+        if (leadership.CurrentFence is { } fence)
+        {
+            leadership.StepDown();
+            await leases.ReleaseAsync(fence, cancellationToken);
+            LogReleased(fence.Epoch);
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    internal async Task TickAsync(FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        if (leadership.CurrentFence is { } fence)
+        {
+            if (timeProvider.GetElapsedTime(lastRenewal) >= settings.RenewInterval)
+            {
+                await RenewAsync(fence, settings, cancellationToken);
+            }
+
+            return;
+        }
+
+        var lease = await leases.ReadAsync(settings.LeaseName, cancellationToken);
+        leadership.Observe(lease);
+        if (lease is null || lease.IsExpired)
+        {
+            await TryTakeOverAsync(lease, settings, cancellationToken);
+            return;
+        }
+
+        if (await probe.IsReadyAsync(lease.HolderUrl, cancellationToken))
+        {
+            consecutiveFailures = 0;
+            suspectedAt = null;
+            lastContactAt = timeProvider.GetUtcNow();
+            return;
+        }
+
+        if (++consecutiveFailures >= settings.FailureThreshold)
+        {
+            if (suspectedAt is null)
+            {
+                suspectedAt = timeProvider.GetUtcNow();
+                LogSuspected(lease.Holder, lease.Epoch, consecutiveFailures);
+            }
+
+            await TryTakeOverAsync(lease, settings, cancellationToken);
+        }
+    }
+
+    private async Task RenewAsync(Fence fence, FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(HealthTags.Worker), cancellationToken);
+        if (report.Status == HealthStatus.Unhealthy)
+        {
+            leadership.StepDown();
+            LogSteppedDown(fence.Epoch, "own readiness failed: " + string.Join("; ", report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => e.Value.Description)));
+            await leases.ReleaseAsync(fence, cancellationToken);
+            return;
+        }
+
+        var sentAt = timeProvider.GetTimestamp();
+        var renewed = await leases.TryRenewAsync(fence, settings.LeaseTtl, cancellationToken);
+        if (!renewed.Succeeded)
+        {
+            leadership.StepDown();
+            LogSteppedDown(fence.Epoch, "renewal refused: the lease expired or a newer epoch was granted");
+            return;
+        }
+
+        leadership.Hold(renewed.Lease!, sentAt);
+        lastRenewal = sentAt;
+    }
+
+    private async Task TryTakeOverAsync(Lease? previous, FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        var sentAt = timeProvider.GetTimestamp();
+        var acquired = await leases.TryAcquireAsync(settings.LeaseName, settings.NodeId, settings.NodeUrl, settings.LeaseTtl, cancellationToken);
+        if (!acquired.Succeeded)
+        {
+            return;
+        }
+
+        var lease = acquired.Lease!;
+        leadership.Hold(lease, sentAt);
+        lastRenewal = sentAt;
+        sweepTrigger.Fire();
+        var promotedAt = timeProvider.GetUtcNow();
+        LogPromoted(lease.Epoch, previous?.Holder);
+        await failoverLog.RecordAsync(
+            new FailoverEvent(Guid.NewGuid(), settings.LeaseName, previous?.Holder, settings.NodeId, lease.Epoch, lastContactAt, suspectedAt, promotedAt),
+            cancellationToken);
+        consecutiveFailures = 0;
+        suspectedAt = null;
+        lastContactAt = null;
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Primary {Holder} at epoch {Epoch} suspected after {Failures} failed probes")]
+    private partial void LogSuspected(string holder, long epoch, int failures);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Promoted to primary at epoch {Epoch} (previous holder {PreviousHolder})")]
+    private partial void LogPromoted(long epoch, string? previousHolder);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Stepped down from epoch {Epoch}: {Reason}")]
+    private partial void LogSteppedDown(long epoch, string reason);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Released the lease of epoch {Epoch} on shutdown")]
+    private partial void LogReleased(long epoch);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Failover agent tick failed")]
+    private partial void LogTickFailed(Exception exception);
+}

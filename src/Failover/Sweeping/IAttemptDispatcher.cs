@@ -1,0 +1,11 @@
+namespace TaskServer.Failover.Sweeping;
+
+/// <summary>Starts an attempt of a task on a given worker (its Hangfire queue); implemented by the host, which owns the job type.</summary>
+public interface IAttemptDispatcher
+{
+    /// <summary>Enqueues the attempt on <paramref name="workerId"/>'s queue; returns the job id.</summary>
+    string Dispatch(Guid taskId, Guid attemptToken, string workerId);
+
+    /// <summary>Deletes a superseded attempt's job, so it neither runs nor lingers in the dashboard.</summary>
+    void Abandon(string jobId);
+}

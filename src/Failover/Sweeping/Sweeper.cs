@@ -1,0 +1,149 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskServer.Failover.Leadership;
+using TaskServer.LoadManager.Balancing;
+using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
+
+namespace TaskServer.Failover.Sweeping;
+
+/// <summary>
+/// The primary's clean-up, at once on promotion and then every SweepInterval: workers silent for longer
+/// than WorkerTimeout are dead; their Queued and Running tasks are requeued onto live workers chosen by
+/// the balancing policy (each with a new attempt token, so a late write of the dead attempt is refused),
+/// and the dead worker is evicted once it owns nothing. Queued tasks that never got a job (a crash
+/// between the two writes of intake) get one. Every write carries the fence: a deposed primary's sweep
+/// changes nothing.
+/// </summary>
+internal sealed partial class Sweeper(
+    INodeRegistry registry,
+    ITaskStore tasks,
+    LeadershipState leadership,
+    WorkerPicker picker,
+    IAttemptDispatcher dispatcher,
+    SweepTrigger trigger,
+    IOptions<FailoverOptions> options,
+    TimeProvider timeProvider,
+    ILogger<Sweeper> logger) : BackgroundService
+{
+    private const int Batch = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await trigger.WaitAsync(settings.SweepInterval, timeProvider, stoppingToken);
+            if (leadership.CurrentFence is not { } fence)
+            {
+                continue;
+            }
+
+            try
+            {
+                await SweepAsync(fence, settings, stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                LogSweepFailed(exception);
+            }
+        }
+    }
+
+    internal async Task SweepAsync(Fence fence, FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        var nodes = await registry.ListAsync(cancellationToken);
+        var workers = nodes.Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone).ToList();
+        var live = workers.Where(n => n.Age <= settings.WorkerTimeout).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        foreach (var dead in workers.Where(n => !live.Contains(n.NodeId)))
+        {
+            if (!await RequeueFromAsync(dead, fence, cancellationToken))
+            {
+                return;
+            }
+        }
+
+        foreach (var orphan in await tasks.ListWithoutJobAsync(settings.OrphanAge, Batch, cancellationToken))
+        {
+            if (orphan.Worker is { } owner && live.Contains(owner))
+            {
+                var jobId = dispatcher.Dispatch(orphan.Id, orphan.AttemptToken, owner);
+                if (await tasks.AttachJobAsync(orphan.Id, orphan.AttemptToken, jobId, cancellationToken))
+                {
+                    LogOrphanEnqueued(orphan.Id, owner);
+                }
+            }
+        }
+    }
+
+    /// <summary>False when the fence no longer holds: this node was deposed and must stop sweeping.</summary>
+    private async Task<bool> RequeueFromAsync(NodeRecord dead, Fence fence, CancellationToken cancellationToken)
+    {
+        var orphaned = await tasks.ListActiveByWorkerAsync(dead.NodeId, Batch, cancellationToken);
+        foreach (var task in orphaned)
+        {
+            var target = picker.Pick(excluded: dead.NodeId);
+            if (target is null)
+            {
+                LogNoLiveWorker(task.Id, dead.NodeId);
+                return true;
+            }
+
+            var nextToken = Guid.NewGuid();
+            var requeued = await tasks.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, target.NodeId, nextToken, fence), cancellationToken);
+            switch (requeued.Outcome)
+            {
+                case TransitionOutcome.Fenced:
+                    LogFenced(task.Id, fence.Epoch);
+                    return false;
+                case TransitionOutcome.Applied:
+                    var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId);
+                    await tasks.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
+                    if (task.JobId is { } abandoned)
+                    {
+                        dispatcher.Abandon(abandoned);
+                    }
+
+                    LogRequeued(task.Id, dead.NodeId, target.NodeId, requeued.Task!.Attempt, fence.Epoch);
+                    break;
+            }
+        }
+
+        if (orphaned.Count == 0)
+        {
+            var evicted = await registry.EvictAsync(dead.NodeId, options.Value.WorkerTimeout, fence, cancellationToken);
+            if (evicted == EvictOutcome.Fenced)
+            {
+                LogFenced(null, fence.Epoch);
+                return false;
+            }
+
+            if (evicted == EvictOutcome.Evicted)
+            {
+                LogEvicted(dead.NodeId, dead.Age, fence.Epoch);
+            }
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Requeued task {TaskId} from dead worker {DeadWorker} to {Worker} as attempt {Attempt} (epoch {Epoch})")]
+    private partial void LogRequeued(Guid taskId, string deadWorker, string worker, int attempt, long epoch);
+
+    [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Evicted worker {Worker}, silent for {Age} (epoch {Epoch})")]
+    private partial void LogEvicted(string worker, TimeSpan age, long epoch);
+
+    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Sweep write for task {TaskId} fenced: epoch {Epoch} is no longer the primary's")]
+    private partial void LogFenced(Guid? taskId, long epoch);
+
+    [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "No live worker to take task {TaskId} from dead worker {DeadWorker}; retrying next sweep")]
+    private partial void LogNoLiveWorker(Guid taskId, string deadWorker);
+
+    [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "Task {TaskId} had no job; enqueued on its worker {Worker}")]
+    private partial void LogOrphanEnqueued(Guid taskId, string worker);
+
+    [LoggerMessage(EventId = 505, Level = LogLevel.Warning, Message = "Sweep failed")]
+    private partial void LogSweepFailed(Exception exception);
+}
