@@ -3,16 +3,19 @@ using System.Text;
 
 namespace TaskServer.Host.Auth;
 
-/// <summary>Constant-time lookups of presented keys, so timing does not reveal how much of a key matched.</summary>
+/// <summary>
+/// Constant-time lookups of presented keys, so timing reveals neither how much of a key matched nor its
+/// length: digests of equal size are compared, never the keys themselves.
+/// </summary>
 internal static class KeyRing
 {
     public static bool Contains(IEnumerable<string> keys, string presented)
     {
-        var presentedBytes = Encoding.UTF8.GetBytes(presented);
+        var presentedDigest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         var found = false;
         foreach (var key in keys)
         {
-            found |= CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), presentedBytes);
+            found |= CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), presentedDigest);
         }
 
         return found;

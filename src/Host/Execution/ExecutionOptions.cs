@@ -14,7 +14,7 @@ public sealed class ExecutionOptions
     [Range(1, 100, ErrorMessage = "Execution:MaxAttemptsLimit must be between 1 and 100.")]
     public int MaxAttemptsLimit { get; set; } = 20;
 
-    /// <summary>Delay before the second attempt; doubles for each further attempt, up to <see cref="RetryMaxDelay"/>.</summary>
+    /// <summary>Delay before the second attempt; doubles for each further attempt, up to <see cref="RetryMaxDelay"/> (before ±20% jitter).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Execution:RetryBaseDelay must be between 0 and 1 h.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
