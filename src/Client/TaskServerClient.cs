@@ -18,7 +18,10 @@ public sealed class TaskServerClient : IDisposable
     /// <summary>The header with which a backup gateway names the primary.</summary>
     public const string PrimaryHeader = "X-TaskServer-Primary";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private readonly HttpClient http;
     private readonly ResiliencePipeline<HttpResponseMessage> pipeline;

@@ -68,7 +68,7 @@ public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
         }
 
         var maxAttempts = options.DefaultMaxAttempts;
-        if (root.TryGetProperty("maxAttempts", out var attemptsElement))
+        if (root.TryGetProperty("maxAttempts", out var attemptsElement) && attemptsElement.ValueKind != JsonValueKind.Null)
         {
             if (attemptsElement.ValueKind != JsonValueKind.Number || !attemptsElement.TryGetInt32(out maxAttempts) || maxAttempts < 1 || maxAttempts > options.MaxAttemptsLimit)
             {
