@@ -34,7 +34,17 @@ internal static class NodeComposition
         services.AddOptions<ExecutionOptions>().Bind(configuration.GetSection(ExecutionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<NodeIdentity>();
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
+            if (context.Exception is { } exception && StorageErrors.IsUnavailable(exception))
+            {
+                context.ProblemDetails.Type = Problems.TypePrefix + "storage-unavailable";
+                context.ProblemDetails.Title = "The database cannot be reached.";
+                context.ProblemDetails.Detail = "Retry later.";
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+            }
+        });
         services.AddTaskStorage(configuration);
         services.AddHostedService<NodeHeartbeatService>();
         var healthChecks = services.AddTaskServerHealth();
@@ -65,6 +75,10 @@ internal static class NodeComposition
     public static void MapTaskServerNode(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => StorageErrors.IsUnavailable(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+        });
         app.MapTaskServerHealth();
         app.MapPrometheusScrapingEndpoint("/metrics");
 
@@ -154,6 +168,7 @@ internal static class NodeComposition
         services.AddHttpClient(CallbackHandler.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<TaskHandlers>();
         services.AddSingleton<TaskIntake>();
+        services.AddSingleton<LocalAttempts>();
         services.AddTransient<TaskJob>();
         services.AddHangfireServer((provider, server) =>
         {
