@@ -23,6 +23,12 @@ internal static class JobStorageFactory
     // requeues a dead worker's tasks much sooner, so this is only Hangfire's own last resort.
     private static readonly TimeSpan InvisibilityTimeout = TimeSpan.FromMinutes(5);
 
+    // Hangfire takes a distributed lock (a row) around every job state change. A connection cut between
+    // taking and releasing it leaves the row behind, and the job stalls until the row is this old; the
+    // default, 10 minutes, turned a two-second database outage into a ten-minute stall. Hangfire holds
+    // these locks for milliseconds, so 30 s (Hangfire.Mongo's own default) is ample.
+    private static readonly TimeSpan DistributedLockTimeout = TimeSpan.FromSeconds(30);
+
     public static JobStorage CreatePostgreSql(StorageOptions options)
     {
         var storageOptions = new PostgreSqlStorageOptions
@@ -33,6 +39,7 @@ internal static class JobStorageFactory
             EnableLongPolling = true,
             InvisibilityTimeout = InvisibilityTimeout,
             UseSlidingInvisibilityTimeout = true,
+            DistributedLockTimeout = DistributedLockTimeout,
         };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
     }
@@ -44,6 +51,7 @@ internal static class JobStorageFactory
             Prefix = options.HangfireSchema,
             QueuePollInterval = QueuePollInterval,
             SlidingInvisibilityTimeout = InvisibilityTimeout,
+            DistributedLockLifetime = DistributedLockTimeout,
             CheckQueuedJobsStrategy = CheckQueuedJobsStrategy.TailNotificationsCollection,
             MigrationOptions = new MongoMigrationOptions
             {
