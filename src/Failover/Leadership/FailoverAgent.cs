@@ -72,6 +72,11 @@ internal sealed partial class FailoverAgent(
 
     internal async Task TickAsync(FailoverOptions settings, CancellationToken cancellationToken)
     {
+        if (leadership.TakeLapsedTenure())
+        {
+            LogLapsed();
+        }
+
         if (leadership.CurrentFence is { } fence)
         {
             if (timeProvider.GetElapsedTime(lastRenewal) >= settings.RenewInterval)
@@ -168,6 +173,9 @@ internal sealed partial class FailoverAgent(
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Released the lease of epoch {Epoch} on shutdown")]
     private partial void LogReleased(long epoch);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "The lease lapsed without a renewal (was this process paused?): now a backup")]
+    private partial void LogLapsed();
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Failover agent tick failed")]
     private partial void LogTickFailed(Exception exception);

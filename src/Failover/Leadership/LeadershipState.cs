@@ -48,7 +48,27 @@ public sealed class LeadershipState(TimeProvider timeProvider) : IPrimaryStatus
         }
     }
 
-    internal void StepDown() => tenure = null;
+    /// <summary>
+    /// Gives up the tenure. The lease last seen was this node's own, so it no longer names the primary:
+    /// clients are left to find it rather than being sent back here.
+    /// </summary>
+    internal void StepDown()
+    {
+        tenure = null;
+        lastSeenLease = null;
+    }
+
+    /// <summary>True once when a tenure ran out on the monotonic clock without a renewal (the process was paused, or renewals hung).</summary>
+    internal bool TakeLapsedTenure()
+    {
+        if (tenure is { } held && timeProvider.GetTimestamp() >= held.ValidUntil)
+        {
+            StepDown();
+            return true;
+        }
+
+        return false;
+    }
 
     private sealed record Tenure(Lease Lease, long ValidUntil);
 }

@@ -20,6 +20,7 @@ public sealed partial class TaskJob(
     NodeIdentity node,
     IOptions<ExecutionOptions> options,
     TaskMetrics metrics,
+    LocalAttempts localAttempts,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<TaskJob> logger)
@@ -33,11 +34,41 @@ public sealed partial class TaskJob(
         var started = await store.ApplyAsync(new StartAttempt(taskId, attemptToken, node.Id), writes);
         if (!started.Applied)
         {
+            if (IsLostRun(started.Task, attemptToken))
+            {
+                // Hangfire re-delivered the job of an attempt that started here and ended without
+                // recording its outcome (the database was out of reach): that run failed; retry it under
+                // a new token, so a repeated side effect always carries a new attempt number.
+                await RetryOrFailAsync(started.Task!, attemptToken, $"the run of attempt {started.Task!.Attempt} on {node.Id} ended without recording its outcome", writes);
+                return;
+            }
+
             LogAttemptSuperseded(taskId, started.Outcome, started.Task?.Status);
             return;
         }
 
-        var task = started.Task!;
+        if (!localAttempts.TryBegin(taskId, attemptToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await RunStartedAsync(started.Task!, attemptToken, writes, cancellationToken);
+        }
+        finally
+        {
+            localAttempts.End(taskId);
+        }
+    }
+
+    private bool IsLostRun(TaskRecord? current, Guid attemptToken) =>
+        current is { Status: TaskState.Running } && current.AttemptToken == attemptToken && current.Worker == node.Id
+        && !localAttempts.IsRunning(current.Id, attemptToken);
+
+    private async Task RunStartedAsync(TaskRecord task, Guid attemptToken, CancellationToken writes, CancellationToken cancellationToken)
+    {
+        var taskId = task.Id;
         var handler = handlers.Find(task.Type);
         if (handler is null)
         {
