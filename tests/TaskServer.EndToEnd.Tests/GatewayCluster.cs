@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TaskServer.Testing;
 
 namespace TaskServer.EndToEnd.Tests;
@@ -42,17 +41,7 @@ public sealed class GatewayCluster : IAsyncDisposable
         (string)(await Database.ScalarAsync($"SELECT node_id FROM taskserver.nodes WHERE node_id LIKE '{name}-%'"))!;
 
     /// <summary>Waits until the gateway's readiness reports exactly this many healthy workers.</summary>
-    public Task WaitForHealthyWorkersAsync(int count) =>
-        Eventually.HoldsAsync(
-            async () =>
-            {
-                using var response = await Api.Http.GetAsync(new Uri("/health/ready", UriKind.Relative));
-                var checks = (await TaskApi.ReadJsonAsync(response)).GetProperty("checks");
-                var workers = checks.EnumerateArray().Single(c => c.GetProperty("name").GetString() == "workers");
-                return workers.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.GetProperty("healthy").GetInt32() == count;
-            },
-            TimeSpan.FromSeconds(30),
-            $"the gateway to see {count} healthy workers");
+    public Task WaitForHealthyWorkersAsync(int count) => new GatewayClusterProbe(Gateway).WaitForHealthyWorkersAsync(count);
 
     /// <summary>A gateway serves clients once it holds the primary lease.</summary>
     public static async Task WaitUntilPrimaryAsync(NodeProcess gateway)

@@ -101,10 +101,16 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public Task ResumeAsync() => SignalAsync("CONT");
 
+    /// <summary>Kills the node; with <c>TASKSERVER_TEST_LOGS</c> set, keeps what it printed in that directory.</summary>
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
         process.Dispose();
+        if (Environment.GetEnvironmentVariable("TASKSERVER_TEST_LOGS") is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+            await File.WriteAllTextAsync(Path.Combine(directory, $"node-{new Uri(Url).Port}-{DateTime.UtcNow:HHmmss}.log"), Output);
+        }
     }
 
     private async Task SignalAsync(string signal)
