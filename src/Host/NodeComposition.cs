@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Execution;
+using TaskServer.Host.Faults;
 using TaskServer.Host.Node;
 using TaskServer.LoadManager;
 using TaskServer.Failover;
@@ -34,6 +35,8 @@ internal static class NodeComposition
         services.AddOptions<ExecutionOptions>().Bind(configuration.GetSection(ExecutionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<NodeIdentity>();
+        services.AddOptions<FaultOptions>().Bind(configuration.GetSection(FaultOptions.SectionName));
+        services.AddSingleton<FaultState>();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
@@ -79,6 +82,7 @@ internal static class NodeComposition
         {
             StatusCodeSelector = exception => StorageErrors.IsUnavailable(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
         });
+        app.MapFaultInjection();
         app.MapTaskServerHealth();
         app.MapPrometheusScrapingEndpoint("/metrics");
 

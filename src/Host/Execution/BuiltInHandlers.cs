@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TaskServer.Host.Faults;
 
 namespace TaskServer.Host.Execution;
 
@@ -31,8 +32,11 @@ internal sealed class SleepHandler(TimeProvider timeProvider) : ITaskHandler
     }
 }
 
-/// <summary><c>hash</c> <c>{"data": "...", "rounds": N}</c>: SHA-256 applied N times, CPU-bound.</summary>
-internal sealed class HashHandler : ITaskHandler
+/// <summary>
+/// <c>hash</c> <c>{"data": "...", "rounds": N}</c>: SHA-256 applied N times, CPU-bound. Its result can be
+/// verified, so the "incorrect" fault (a worker returning wrong results) shows up here.
+/// </summary>
+internal sealed class HashHandler(FaultState faults) : ITaskHandler
 {
     public string Type => "hash";
 
@@ -43,6 +47,11 @@ internal sealed class HashHandler : ITaskHandler
     {
         var rounds = PayloadFields.Integer(context.Payload, "rounds", 1);
         var digest = Compute(context.Payload.GetProperty("data").GetString()!, rounds, cancellationToken);
+        if (faults.Current.Incorrect)
+        {
+            digest = new string(digest.Reverse().ToArray());
+        }
+
         return Task.FromResult<JsonNode?>(new JsonObject { ["sha256"] = digest, ["rounds"] = rounds });
     }
 

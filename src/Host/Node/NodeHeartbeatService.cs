@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TaskServer.Host.Faults;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
@@ -12,6 +13,7 @@ internal sealed partial class NodeHeartbeatService(
     INodeRegistry registry,
     ITaskStore tasks,
     NodeIdentity node,
+    FaultState faults,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger) : BackgroundService
@@ -22,6 +24,11 @@ internal sealed partial class NodeHeartbeatService(
         using var timer = new PeriodicTimer(settings.HeartbeatInterval, timeProvider);
         do
         {
+            if (faults.Current.HeartbeatsPaused)
+            {
+                continue;
+            }
+
             try
             {
                 var load = settings.RunsWorker ? await CountLoadAsync(settings, stoppingToken) : default;

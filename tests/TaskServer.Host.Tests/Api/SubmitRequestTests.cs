@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskServer.Host.Api;
 using TaskServer.Host.Execution;
+using TaskServer.Host.Faults;
 
 namespace TaskServer.Host.Tests.Api;
 
@@ -10,7 +11,7 @@ public sealed class SubmitRequestTests
 {
     private const int Limit = 1024;
 
-    private readonly TaskHandlers handlers = new([new EchoHandler(), new SleepHandler(TimeProvider.System), new HashHandler()]);
+    private readonly TaskHandlers handlers = new([new EchoHandler(), new SleepHandler(TimeProvider.System), new HashHandler(new FaultState())]);
 
     private readonly ExecutionOptions options = new() { DefaultMaxAttempts = 3, MaxAttemptsLimit = 20, MaxPayloadBytes = Limit };
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using TaskServer.Host.Execution;
+using TaskServer.Host.Faults;
 
 namespace TaskServer.Host.Tests.Execution;
 
@@ -84,9 +85,20 @@ public sealed class HashHandlerTests
     private const string AbcDigest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     [Fact]
+    public async Task Hash_under_the_incorrect_fault_returns_a_digest_that_fails_verification()
+    {
+        var faults = new FaultState();
+        faults.Set(FaultSettings.None with { Incorrect = true });
+
+        var result = await new HashHandler(faults).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(HashHandler.Compute("abc", 1, CancellationToken.None), result!["sha256"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Hash_of_abc_for_one_round_is_the_FIPS_vector()
     {
-        var result = await new HashHandler().ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
+        var result = await new HashHandler(new FaultState()).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
 
         Assert.Equal(AbcDigest, result!["sha256"]!.GetValue<string>());
         Assert.Equal(1, result["rounds"]!.GetValue<long>());
@@ -103,7 +115,7 @@ public sealed class HashHandlerTests
     [Fact]
     public async Task The_handler_returns_what_Compute_predicts_for_its_rounds()
     {
-        var result = await new HashHandler().ExecuteAsync(Handlers.Context("""{"data":"abc","rounds":3}"""), TestContext.Current.CancellationToken);
+        var result = await new HashHandler(new FaultState()).ExecuteAsync(Handlers.Context("""{"data":"abc","rounds":3}"""), TestContext.Current.CancellationToken);
 
         Assert.Equal(HashHandler.Compute("abc", 3, TestContext.Current.CancellationToken), result!["sha256"]!.GetValue<string>());
         Assert.NotEqual(AbcDigest, result["sha256"]!.GetValue<string>());
@@ -115,7 +127,7 @@ public sealed class HashHandlerTests
     [InlineData("""{"data":"abc","rounds":0}""")]
     [InlineData("""{"data":"abc","rounds":10000001}""")]
     public void Hash_refuses_missing_data_and_out_of_range_rounds(string payload) =>
-        Assert.NotNull(new HashHandler().Validate(JsonElement.Parse(payload)));
+        Assert.NotNull(new HashHandler(new FaultState()).Validate(JsonElement.Parse(payload)));
 }
 
 public sealed class FailHandlerTests
