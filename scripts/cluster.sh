@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# A local TaskServer cluster without Docker: a throwaway database under .cluster/, two standalone
+# nodes (alpha, the primary, on :5080; beta, the backup, on :5081) and N workers (w1.. on :5090..).
+#   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad]
+#   scripts/cluster.sh status
+#   scripts/cluster.sh restart NAME    start one node again with the same settings (after a drill killed it)
+#   scripts/cluster.sh down            stop the nodes and the database; logs and .cluster/env stay
+# .cluster/env is sourceable and is what clients and the drill CLI read: GATEWAYS (primary first),
+# WORKERS, API_KEY, ADMIN_KEY, CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR,
+# NODES, POLICY. Works as root or as a normal user.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=$root/.cluster
+env_file=$state/env
+pids_dir=$state/pids
+logs_dir=$state/logs
+# The nodes run a copy of the build: a rebuild of src/Host (the test suite does one) must not
+# rewrite the assemblies under running processes.
+app_dir=$state/app
+build_dir=$root/src/Host/bin/Release/net10.0
+host=127.0.0.1
+pg_port=55440
+mongo_port=55441
+policies="RoundRobin LeastLoad LeastRequests PowerOfTwoChoices Random FirstAlphabetical"
+
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+
+need() { command -v "$1" >/dev/null || die "$1 is not on PATH ($2)"; }
+
+usage() {
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+node_role() {
+  case $1 in
+    alpha | beta) echo Standalone ;;
+    w[1-9] | w[1-9][0-9]) echo Worker ;;
+    *) die "no node named '$1' (alpha, beta, w1..wN)" ;;
+  esac
+}
+
+node_port() {
+  case $1 in
+    alpha) echo 5080 ;;
+    beta) echo 5081 ;;
+    *) echo $((5089 + ${1#w})) ;;
+  esac
+}
+
+node_url() { echo "http://$host:$(node_port "$1")"; }
+
+# True only for a TaskServer node: a PID file may outlive its process, and the PID may be reused.
+node_pid_alive() {
+  local args
+  args=$(ps -o args= -p "$1" 2>/dev/null) || return 1
+  [[ $args == *TaskServer.Host.dll* ]]
+}
+
+node_pid() {
+  local file=$pids_dir/$1.pid
+  [ -f "$file" ] && cat "$file"
+}
+
+node_alive() {
+  local pid
+  pid=$(node_pid "$1") && node_pid_alive "$pid"
+}
+
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
+
+port_in_use() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
+
+load_env() {
+  [ -f "$env_file" ] || die "no $env_file: run scripts/cluster.sh up first"
+  # shellcheck source=/dev/null
+  . "$env_file"
+}
+
+# Single-quoted so the file stays sourceable whatever a value holds (';' in a connection string, a space in a path).
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+secret() { head -c 48 /dev/urandom | base64 | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-32; }
+
+# Keys survive a down/up, so clients and dashboards configured once keep working.
+existing_secret() {
+  local value=""
+  # shellcheck source=/dev/null
+  [ -f "$env_file" ] && value=$(. "$env_file" && printf '%s' "${!1:-}")
+  if [ ${#value} -ge 24 ]; then printf '%s' "$value"; else secret; fi
+}
+
+build_host() {
+  local dll=$build_dir/TaskServer.Host.dll changed=""
+  if [ -f "$dll" ]; then
+    changed=$(find "$root/src/Host" "$root/src/StorageManager" "$root/src/LoadManager" "$root/src/Health" \
+      "$root/src/Failover" "$root"/Directory.*.props "$root/global.json" \
+      \( -name bin -o -name obj \) -prune -o -type f -newer "$dll" -print -quit)
+  fi
+  if [ ! -f "$dll" ] || [ -n "$changed" ]; then
+    echo "Building the host (dotnet build src/Host -c Release)..."
+    # A one-off build: no MSBuild or compiler server is left running beside the cluster.
+    dotnet build "$root/src/Host" -c Release --nologo -v quiet --disable-build-servers
+  fi
+  rm -rf "$app_dir"
+  cp -R "$build_dir" "$app_dir"
+}
+
+start_postgres() {
+  local admin psql_conn="host=$host port=$pg_port user=taskserver dbname=postgres"
+  need psql "the PostgreSQL client, apt-get install postgresql"
+  admin=$("$root/scripts/postgres.sh" start "$state/pg" "$pg_port")
+  if [ "$(psql -X "$psql_conn" -tAc "SELECT 1 FROM pg_database WHERE datname = 'taskserver'")" != 1 ]; then
+    psql -X -q "$psql_conn" -c "CREATE DATABASE taskserver"
+  fi
+  STORAGE_PROVIDER=PostgreSql
+  STORAGE_CONNECTION_STRING=${admin/Database=postgres/Database=taskserver}
+}
+
+mongo_eval() { mongosh --quiet --host "$host" --port "$mongo_port" --eval "$1" 2>/dev/null; }
+
+start_mongo() {
+  local dir=$state/mongo deadline
+  mkdir -p "$dir/data"
+  if ! { [ -f "$dir/mongod.pid" ] && kill -0 "$(cat "$dir/mongod.pid")" 2>/dev/null; }; then
+    mongod --replSet rs0 --bind_ip "$host" --port "$mongo_port" --dbpath "$dir/data" \
+      --logpath "$dir/mongod.log" --logappend --pidfilepath "$dir/mongod.pid" --fork >/dev/null
+  fi
+  deadline=$((SECONDS + 60))
+  until [ "$(mongo_eval 'db.runCommand({ ping: 1 }).ok')" = 1 ]; do
+    [ $SECONDS -lt $deadline ] || die "mongod did not answer on port $mongo_port (see $dir/mongod.log)"
+    sleep 0.5
+  done
+  # The member's host is the loopback address clients use: the default would be this machine's hostname.
+  mongo_eval "try { rs.status().ok } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: '$host:$mongo_port' }] }).ok }" >/dev/null
+  until [ "$(mongo_eval 'db.hello().isWritablePrimary')" = true ]; do
+    [ $SECONDS -lt $deadline ] || die "the replica set rs0 elected no primary (see $dir/mongod.log)"
+    sleep 0.5
+  done
+  STORAGE_PROVIDER=Mongo
+  STORAGE_CONNECTION_STRING="mongodb://$host:$mongo_port/?replicaSet=rs0"
+}
+
+stop_databases() {
+  local pid deadline
+  if [ -f "$state/pg/PG_VERSION" ]; then "$root/scripts/postgres.sh" stop "$state/pg"; fi
+  if [ -f "$state/mongo/mongod.pid" ]; then
+    pid=$(cat "$state/mongo/mongod.pid")
+    if kill "$pid" 2>/dev/null; then
+      deadline=$((SECONDS + 30))
+      while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    fi
+    rm -f "$state/mongo/mongod.pid"
+  fi
+}
+
+write_env() {
+  local tmp=$env_file.tmp
+  {
+    echo "# Written by scripts/cluster.sh up; read by clients and the drill CLI."
+    echo "GATEWAYS=$GATEWAYS"
+    echo "WORKERS=$WORKERS"
+    echo "NODES=$NODES"
+    echo "POLICY=$POLICY"
+    echo "API_KEY=$API_KEY"
+    echo "ADMIN_KEY=$ADMIN_KEY"
+    echo "CLUSTER_SECRET=$CLUSTER_SECRET"
+    echo "STORAGE_PROVIDER=$STORAGE_PROVIDER"
+    echo "STORAGE_CONNECTION_STRING=$(quote "$STORAGE_CONNECTION_STRING")"
+    echo "PIDS_DIR=$(quote "$pids_dir")"
+    echo "LOGS_DIR=$(quote "$logs_dir")"
+    echo "HOST_DLL=$(quote "$app_dir/TaskServer.Host.dll")"
+  } >"$tmp"
+  chmod 600 "$tmp"
+  mv "$tmp" "$env_file"
+}
+
+# The node's PID is the dotnet process itself (setsid and env exec it), so kill -9 on it is a crash.
+# setsid detaches it from this terminal: closing the shell that ran `up` leaves the cluster running.
+start_node() {
+  local name=$1 role url port log
+  role=$(node_role "$name")
+  port=$(node_port "$name")
+  url=$(node_url "$name")
+  log=$logs_dir/$name.log
+  ! port_in_use "$port" || die "port $port, for node $name, is already in use by another process"
+  local settings=(
+    DOTNET_ENVIRONMENT=Production
+    "Node__Role=$role" "Node__Name=$name" "Node__Url=$url" "Node__ClusterSecret=$CLUSTER_SECRET"
+    "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$STORAGE_CONNECTION_STRING"
+    "LoadBalancing__Policy=$POLICY"
+  )
+  if [ "$role" != Worker ]; then
+    settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__AdminKeys__0=$ADMIN_KEY")
+  fi
+  printf '=== %s: %s (%s) at %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$name" "$role" "$url" >>"$log"
+  setsid env "${settings[@]}" dotnet "$app_dir/TaskServer.Host.dll" --urls "$url" </dev/null >>"$log" 2>&1 &
+  echo $! >"$pids_dir/$name.pid"
+}
+
+# wait_for NAME SECONDS WHAT CHECK...: polls CHECK; stops early, with the node's log, if the node died.
+wait_for() {
+  local name=$1 limit=$2 what=$3 deadline
+  shift 3
+  deadline=$((SECONDS + limit))
+  until "$@"; do
+    if ! node_alive "$name"; then
+      tail -n 30 "$logs_dir/$name.log" >&2
+      die "$name exited while waiting for $what (log: $logs_dir/$name.log)"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 30 "$logs_dir/$name.log" >&2
+      die "gave up after $limit s waiting for $what (log: $logs_dir/$name.log)"
+    fi
+    sleep 0.5
+  done
+}
+
+is_primary() { [ "$(http_code "$1/health/primary")" = 200 ]; }
+
+is_live() { [ "$(http_code "$1/health/live")" = 200 ]; }
+
+healthy_workers() {
+  python3 - "$(curl -s --max-time 2 "$1/health/ready" || true)" <<'PY'
+import json, sys
+try:
+    checks = json.loads(sys.argv[1]).get("checks", [])
+except ValueError:
+    checks = []
+print(next(((c.get("data") or {}).get("healthy", 0) for c in checks if c.get("name") == "workers"), 0))
+PY
+}
+
+# At least, not exactly: a node restarted seconds ago still counts under its old identity until that heartbeat ages out.
+has_workers() { [ "$(healthy_workers "$1")" -ge "$2" ]; }
+
+abort_up() {
+  local status=$?
+  if [ $status -ne 0 ]; then
+    echo "cluster.sh: up failed; stopping what it started" >&2
+    cmd_down >/dev/null 2>&1 || true
+  fi
+}
+
+cmd_up() {
+  local storage=postgres workers=2 name file i
+  POLICY=RoundRobin
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --storage) storage=${2:-}; shift 2 || usage ;;
+      --workers) workers=${2:-}; shift 2 || usage ;;
+      --policy) POLICY=${2:-}; shift 2 || usage ;;
+      -h | --help) usage ;;
+      *) echo "cluster.sh: unknown option $1" >&2; usage ;;
+    esac
+  done
+  case $storage in postgres | mongo) ;; *) die "--storage must be postgres or mongo (was '$storage')" ;; esac
+  if ! [[ $workers =~ ^[0-9]+$ ]] || [ "$workers" -lt 1 ] || [ "$workers" -gt 10 ]; then
+    die "--workers must be 1..10 (was '$workers')"
+  fi
+  [[ " $policies " == *" $POLICY "* ]] || die "--policy must be one of: $policies (was '$POLICY')"
+  need dotnet "install the .NET 10 SDK"
+  need curl "apt-get install curl"
+  need python3 "apt-get install python3"
+  if [ "$storage" = mongo ]; then
+    command -v mongod >/dev/null || die "mongod is not installed (not on PATH); install MongoDB, or use --storage postgres"
+    need mongosh "the MongoDB shell, needed to initiate the replica set"
+  fi
+
+  NODES=alpha,beta
+  for ((i = 1; i <= workers; i++)); do NODES+=",w$i"; done
+  mkdir -p "$pids_dir" "$logs_dir"
+  # Every PID file, not only this cluster's names: the build copy is replaced under whatever still runs.
+  for file in "$pids_dir"/*.pid; do
+    [ -f "$file" ] || continue
+    name=$(basename "$file" .pid)
+    ! node_alive "$name" || die "$name is already running (pid $(node_pid "$name")): scripts/cluster.sh down first"
+  done
+
+  # From here on a failure stops what was started; the logs stay for the post-mortem.
+  trap abort_up EXIT
+
+  build_host
+  if [ "$storage" = postgres ]; then start_postgres; else start_mongo; fi
+  API_KEY=$(existing_secret API_KEY)
+  ADMIN_KEY=$(existing_secret ADMIN_KEY)
+  CLUSTER_SECRET=$(existing_secret CLUSTER_SECRET)
+  GATEWAYS="$(node_url alpha),$(node_url beta)"
+  WORKERS=""
+  for ((i = 1; i <= workers; i++)); do WORKERS+="${WORKERS:+,}$(node_url "w$i")"; done
+  write_env
+
+  # alpha alone first, so that it takes the lease and the primary is the node the docs name.
+  start_node alpha
+  wait_for alpha 90 "alpha to become primary" is_primary "$(node_url alpha)"
+  start_node beta
+  for ((i = 1; i <= workers; i++)); do start_node "w$i"; done
+  wait_for beta 60 "beta to answer" is_live "$(node_url beta)"
+  for ((i = 1; i <= workers; i++)); do wait_for "w$i" 60 "w$i to answer" is_live "$(node_url "w$i")"; done
+  wait_for alpha 60 "alpha to see $((workers + 2)) healthy workers" has_workers "$(node_url alpha)" $((workers + 2))
+  trap - EXIT
+
+  local primary
+  primary=$(node_url alpha)
+  cat <<EOF
+TaskServer cluster is up: $STORAGE_PROVIDER, alpha + beta standalone, $workers worker(s), $POLICY.
+
+  API (primary)   $primary
+  API (backup)    $(node_url beta)
+  workers         ${WORKERS//,/ }
+  dashboard       $primary/hangfire   user: admin   password: $ADMIN_KEY
+  cluster view    curl -s -u "admin:$ADMIN_KEY" $primary/cluster
+  metrics         $primary/metrics
+  settings        $env_file   (. .cluster/env)
+  logs            $logs_dir/<node>.log
+
+Submit a task:
+  curl -s -X POST $primary/tasks -H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json" -d '{"type":"echo","payload":{"hello":"world"}}'
+EOF
+}
+
+cmd_down() {
+  local file pid deadline pids=()
+  if [ -d "$pids_dir" ]; then
+    for file in "$pids_dir"/*.pid; do
+      [ -f "$file" ] || continue
+      pid=$(cat "$file")
+      if node_pid_alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+      fi
+    done
+  fi
+  # All at once, so the whole cluster gets its five seconds of graceful shutdown in parallel.
+  deadline=$((SECONDS + 5))
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    while node_pid_alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    if node_pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  rm -f "$pids_dir"/*.pid
+  stop_databases
+  echo "Stopped ${#pids[@]} node(s) and the database; logs are in $logs_dir."
+}
+
+cmd_status() {
+  load_env
+  local name pid state url role primary="" code
+  printf '%-6s %-8s %-5s %-23s %s\n' NODE PID STATE URL ROLE
+  for name in ${NODES//,/ }; do
+    url=$(node_url "$name")
+    pid=$(node_pid "$name") || pid=-
+    state=down
+    role=-
+    if [ "$pid" != - ] && node_pid_alive "$pid"; then
+      state=up
+      if [ "$(node_role "$name")" = Worker ]; then
+        if is_live "$url"; then role=worker; else role="worker (not answering)"; fi
+      else
+        code=$(http_code "$url/health/primary")
+        case $code in
+          200) role=primary; primary=$url ;;
+          503) role=backup ;;
+          *) role="gateway (not answering: $code)" ;;
+        esac
+      fi
+    fi
+    printf '%-6s %-8s %-5s %-23s %s\n' "$name" "$pid" "$state" "$url" "$role"
+  done
+
+  local gateway view=""
+  for gateway in $primary ${GATEWAYS//,/ }; do
+    view=$(curl -sf --max-time 2 -H "Authorization: Bearer $ADMIN_KEY" "$gateway/cluster") && break
+  done
+  if [ -z "$view" ]; then
+    echo "lease: unknown (no gateway answers GET /cluster)"
+    return
+  fi
+  python3 - "$view" <<'PY'
+import json, sys
+view = json.loads(sys.argv[1])
+lease = view.get("lease")
+if lease:
+    print(f"lease: holder {lease['holder']} ({lease['holderUrl']}), epoch {lease['epoch']}, "
+          f"{lease['remainingMs'] / 1000:.1f} s left (as {view['self']['url']} last read it)")
+else:
+    print("lease: not held")
+nodes = view.get("nodes", [])
+print(f"registry: {sum(1 for n in nodes if n.get('live'))} live node(s) of {len(nodes)} recorded")
+for f in view.get("failovers", [])[:1]:
+    line = f"last change of primary: {f.get('oldHolder') or '-'} -> {f['newHolder']} at {f['promotedAt']}, epoch {f['epoch']}"
+    if f.get("ttdMs") is not None:
+        line += f", detected after {f['ttdMs']:.0f} ms"
+    if f.get("promotedAfterMs") is not None:
+        line += f", promoted after {f['promotedAfterMs']:.0f} ms"
+    print(line)
+PY
+}
+
+cmd_restart() {
+  local name=${1:-}
+  [ -n "$name" ] || usage
+  load_env
+  [[ ",$NODES," == *",$name,"* ]] || die "no node named '$name' in this cluster ($NODES)"
+  [ -f "$app_dir/TaskServer.Host.dll" ] || die "no build in $app_dir: run scripts/cluster.sh up first"
+  ! node_alive "$name" || die "$name is running (pid $(node_pid "$name"))"
+  start_node "$name"
+  wait_for "$name" 60 "$name to answer" is_live "$(node_url "$name")"
+  echo "$name restarted: pid $(node_pid "$name"), $(node_url "$name")"
+}
+
+case ${1:-} in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  restart) shift; cmd_restart "$@" ;;
+  *) usage ;;
+esac

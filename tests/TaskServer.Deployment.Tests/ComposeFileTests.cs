@@ -1,0 +1,127 @@
+namespace TaskServer.Deployment.Tests;
+
+/// <summary>docker-compose.yml: what <c>docker compose up</c> needs to bring up a working cluster (no Docker engine runs here).</summary>
+public sealed class ComposeFileTests
+{
+    private static readonly string[] Roles = ["Standalone", "Gateway", "Worker"];
+
+    private readonly ComposeFile compose = ComposeFile.Load();
+
+    [Fact]
+    public void It_has_mongo_two_standalone_nodes_alpha_and_beta_and_two_workers()
+    {
+        Assert.Contains(ComposeFile.Mongo, compose.Services.Keys);
+        Assert.Equal("Standalone", Environment("alpha").Setting("Node__Role"));
+        Assert.Equal("Standalone", Environment("beta").Setting("Node__Role"));
+        Assert.Equal(2, compose.Nodes.Count(node => Environment(node.Key).Setting("Node__Role") == "Worker"));
+    }
+
+    [Fact]
+    public void Every_node_is_built_from_the_Dockerfile()
+    {
+        Assert.All(compose.Nodes, node =>
+        {
+            var build = node.Value.Map("build");
+            var dockerfile = Path.Combine(Repository.PathOf(build.Scalar("context")), build.Has("dockerfile") ? build.Scalar("dockerfile") : "Dockerfile");
+            Assert.Equal(Repository.PathOf("Dockerfile"), Path.GetFullPath(dockerfile));
+        });
+    }
+
+    [Fact]
+    public void Every_node_sets_its_role_its_own_url_and_the_cluster_secret()
+    {
+        Assert.All(compose.Nodes, node =>
+        {
+            var environment = Environment(node.Key);
+            Assert.Contains(environment.Setting("Node__Role"), Roles);
+            Assert.Equal(node.Key, new Uri(environment.Setting("Node__Url")).Host);
+            Assert.True(environment.Setting("Node__ClusterSecret").Length >= 16, $"{node.Key}: Node:ClusterSecret needs 16 characters or more.");
+        });
+    }
+
+    [Fact]
+    public void Every_node_shares_one_cluster_secret()
+    {
+        Assert.Single(compose.Nodes.Select(node => Environment(node.Key).Setting("Node__ClusterSecret")).Distinct());
+    }
+
+    [Fact]
+    public void Every_node_stores_in_the_mongo_replica_set()
+    {
+        var command = compose.Services[ComposeFile.Mongo].Sequence("command");
+        var replicaSet = command[command.ToList().IndexOf("--replSet") + 1];
+
+        Assert.All(compose.Nodes, node =>
+        {
+            var environment = Environment(node.Key);
+            Assert.Equal("Mongo", environment.Setting("Storage__Provider"));
+            var connection = new Uri(environment.Setting("Storage__ConnectionString"));
+            Assert.Equal("mongodb", connection.Scheme);
+            Assert.Equal(ComposeFile.Mongo, connection.Host);
+            Assert.Contains($"replicaSet={replicaSet}", connection.Query, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void Gateways_have_client_and_admin_keys_the_node_accepts()
+    {
+        var gateways = compose.Nodes.Where(node => Environment(node.Key).Setting("Node__Role") != "Worker").ToList();
+
+        Assert.Equal(["alpha", "beta"], gateways.Select(g => g.Key).Order(StringComparer.Ordinal));
+        Assert.All(gateways, gateway =>
+        {
+            Assert.True(Environment(gateway.Key).Setting("Auth__ApiKeys__0").Length >= 16, $"{gateway.Key}: API keys need 16 characters or more.");
+            Assert.True(Environment(gateway.Key).Setting("Auth__AdminKeys__0").Length >= 16, $"{gateway.Key}: admin keys need 16 characters or more.");
+        });
+    }
+
+    [Fact]
+    public void Every_node_is_healthy_only_when_its_health_ready_answers()
+    {
+        Assert.All(compose.Nodes, node =>
+        {
+            var test = node.Value.Map("healthcheck").Sequence("test");
+            Assert.Equal("CMD", test[0]);
+            var probe = new Uri(Assert.Single(test, argument => argument.StartsWith("http://", StringComparison.Ordinal)));
+            Assert.Equal("/health/ready", probe.AbsolutePath);
+            Assert.Equal(new Uri(Environment(node.Key).Setting("Node__Url")).Port, probe.Port);
+        });
+    }
+
+    [Fact]
+    public void The_healthcheck_command_is_installed_in_the_image()
+    {
+        var installed = Dockerfile.Load().FinalStage
+            .Where(i => i.Keyword == "RUN" && i.Arguments.Contains("apt-get install", StringComparison.Ordinal))
+            .SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.All(compose.Nodes, node => Assert.Contains(node.Value.Map("healthcheck").Sequence("test")[1], installed));
+    }
+
+    [Fact]
+    public void Every_node_starts_once_mongo_is_healthy()
+    {
+        Assert.True(compose.Services[ComposeFile.Mongo].Has("healthcheck"), "mongo needs a healthcheck for service_healthy to mean anything.");
+        Assert.All(compose.Nodes, node =>
+            Assert.Equal("service_healthy", node.Value.Map("depends_on").Map(ComposeFile.Mongo).Scalar("condition")));
+    }
+
+    [Fact]
+    public void The_mongo_healthcheck_initiates_the_replica_set_and_waits_for_a_primary()
+    {
+        var check = string.Join(' ', compose.Services[ComposeFile.Mongo].Map("healthcheck").Sequence("test"));
+
+        Assert.Contains("rs.initiate", check, StringComparison.Ordinal);
+        Assert.Contains("isWritablePrimary", check, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_gateways_publish_their_api_on_5080_and_5081()
+    {
+        Assert.Equal(["5080:8080"], compose.Services["alpha"].Sequence("ports"));
+        Assert.Equal(["5081:8080"], compose.Services["beta"].Sequence("ports"));
+    }
+
+    private YamlMap Environment(string service) => compose.Services[service].Map("environment");
+}
