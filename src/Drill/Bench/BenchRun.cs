@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Spectre.Console;
+using TaskServer.Client;
+using TaskServer.Drill.Analysis;
+using TaskServer.Drill.Cli;
+using TaskServer.Drill.Cluster;
+using TaskServer.Drill.Load;
+using TaskServer.Drill.Reports;
+using TaskServer.Drill.Scenarios;
+
+namespace TaskServer.Drill.Bench;
+
+internal sealed record BenchSettings(TimeSpan Duration, int Concurrency, int EndToEndTasks, double PacedRate, TimeSpan DrainTimeout);
+
+/// <summary>
+/// bench: in one run, against one cluster, the figures DESIGN sets targets for: (a) submissions through
+/// the primary gateway, (b) the same straight to a worker's intake, a paced run at DESIGN's latency rate,
+/// (c) Hangfire's raw enqueue on the same database, (d) end to end, submit -> Succeeded. Each phase
+/// starts on an idle cluster (the previous phase's backlog executed first), so none pays for another.
+/// </summary>
+internal sealed class BenchRun(DrillContext context, BenchSettings settings)
+{
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var env = context.Env;
+        if (env.Workers.Count == 0)
+        {
+            throw new DrillException($"bench needs a worker to submit to directly; WORKERS in {env.Source} is empty.");
+        }
+
+        var (primary, view) = await context.Api.FindPrimaryAsync(cancellationToken);
+        var worker = env.Workers[0];
+        context.Log($"Primary {Markup.Escape(view.Self.Id)} at {primary}; direct phase on {worker}; {settings.Concurrency} callers, {settings.Duration.TotalSeconds:0.#} s per phase.");
+
+        var clock = new RunClock(context.Time);
+        using var recorder = new AckRecorder(clock);
+        using var client = context.NewClient(recorder);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency * 2 }) { Timeout = TimeSpan.FromSeconds(30) };
+        var loop = new ClosedLoop(http, clock);
+        var notes = new List<string>();
+        var markers = new List<Marker>();
+        var all = new List<Submission>();
+
+        await WaitUntilIdleAsync(client, notes, "before the bench", cancellationToken);
+
+        markers.Add(new Marker(clock.NowMs, "(a) gateway"));
+        context.Log("(a) POST /tasks on the primary gateway.");
+        var gateway = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, settings.Duration, int.MaxValue, cancellationToken);
+        all.AddRange(gateway);
+        await WaitUntilIdleAsync(client, notes, "after (a)", cancellationToken);
+
+        markers.Add(new Marker(clock.NowMs, "(b) direct"));
+        context.Log($"(b) POST /internal/tasks on {worker}.");
+        var direct = await loop.RunAsync(i => Submit(new Uri(worker, "internal/tasks"), i, internalIntake: true), settings.Concurrency, settings.Duration, int.MaxValue, cancellationToken);
+        all.AddRange(direct);
+        await WaitUntilIdleAsync(client, notes, "after (b)", cancellationToken);
+
+        markers.Add(new Marker(clock.NowMs, $"paced {settings.PacedRate:0}/s"));
+        context.Log($"Paced: {settings.PacedRate:0} tasks/s through the client for {settings.Duration.TotalSeconds:0.#} s.");
+        var pacedStart = clock.NowMs;
+        var pacedCount = (int)Math.Max(1, settings.PacedRate * settings.Duration.TotalSeconds);
+        var paced = await new SubmissionLoad(client, recorder, clock).RunAsync(pacedCount, settings.PacedRate, i => new TaskSpec("echo", new { bench = "paced", i }), cancellationToken);
+        var pacedSpan = paced.Where(s => s.Acknowledged).Select(s => s.AckMs!.Value).DefaultIfEmpty(pacedStart).Max() - pacedStart;
+        all.AddRange(paced);
+        await WaitUntilIdleAsync(client, notes, "after the paced phase", cancellationToken);
+
+        markers.Add(new Marker(clock.NowMs, "(c) raw Hangfire"));
+        context.Log($"(c) Hangfire enqueue straight into the database (queue '{RawHangfireEnqueue.Queue}', served by nobody).");
+        var raw = new RawHangfireEnqueue(env);
+        var (rawCreated, rawErrors, rawSeconds) = await raw.RunAsync(settings.Concurrency, settings.Duration, cancellationToken);
+        var deleted = await raw.CleanUpAsync(cancellationToken);
+        notes.Add(deleted is { } count ? $"(c) deleted the {count} raw Hangfire jobs afterwards." : $"(c) the raw Hangfire jobs were left on queue '{RawHangfireEnqueue.Queue}' (no server fetches it).");
+
+        markers.Add(new Marker(clock.NowMs, "(d) end to end"));
+        context.Log($"(d) {settings.EndToEndTasks} echo tasks as fast as {settings.Concurrency} callers can submit them, until every one Succeeded.");
+        var stats = env.IsPostgreSql ? new PostgresStats(env.StorageConnectionString) : null;
+        var statsUnavailable = stats is null ? "the statement and commit counts are read from PostgreSQL only" : await stats.PrepareAsync(cancellationToken);
+        var countersBefore = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+        var endToEndStart = clock.NowMs;
+        var endToEnd = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, TimeSpan.FromHours(1), settings.EndToEndTasks, cancellationToken);
+        await WaitUntilIdleAsync(client, notes, "after (d)", cancellationToken);
+        var countersAfter = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+        all.AddRange(endToEnd);
+        var finished = await new Drainer(client).DrainAsync(endToEnd.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, null, cancellationToken);
+        var succeeded = finished.Values.Where(t => t.Status == "Succeeded" && t.FinishedAt is not null).ToList();
+        var sentAt = endToEnd.Where(s => s.Acknowledged).ToDictionary(s => s.TaskId!.Value, s => clock.ToWall(s.SentMs));
+        var endToEndLatency = LatencySummary.Of(succeeded.Select(t => (t.FinishedAt!.Value - sentAt[t.Id]).TotalMilliseconds));
+        double? endToEndRate = succeeded.Count == 0
+            ? null
+            : Math.Round(succeeded.Count / (succeeded.Max(t => t.FinishedAt!.Value) - clock.ToWall(endToEndStart)).TotalSeconds, 1);
+
+        double? statementsPerTask = null;
+        double? commitsPerTask = null;
+        if (countersBefore is not null && countersAfter is not null && endToEnd.Count > 0)
+        {
+            commitsPerTask = Math.Round((countersAfter.Commits - countersBefore.Commits) / (double)endToEnd.Count, 1);
+            statementsPerTask = countersAfter.Statements - countersBefore.Statements is { } calls ? Math.Round(calls / (double)endToEnd.Count, 1) : null;
+            statsUnavailable ??= countersAfter.StatementsUnavailable;
+            notes.Add("Statements and commits per task count everything the database did for this database during (d), background work included (heartbeats, lease renewals, Hangfire polling, the bench's own idle checks).");
+        }
+
+        var gatewayRate = Rate(gateway);
+        var directRate = Rate(direct);
+        var report = new BenchReport
+        {
+            Storage = env.StorageProvider,
+            Command = context.Command,
+            StartedAt = clock.StartedAt,
+            DurationS = Math.Round(clock.NowMs / 1000, 1),
+            Machine = context.Machine,
+            Settings = new Dictionary<string, string>
+            {
+                ["duration_s"] = settings.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+                ["concurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture),
+                ["end_to_end_tasks"] = settings.EndToEndTasks.ToString(CultureInfo.InvariantCulture),
+                ["paced_rate_per_s"] = settings.PacedRate.ToString(CultureInfo.InvariantCulture),
+                ["primary"] = primary.ToString(),
+                ["direct_worker"] = worker.ToString(),
+                ["policy"] = view.Policy ?? env.Policy ?? "unknown",
+                ["task_type"] = "echo",
+            },
+            GatewayTasksPerS = gatewayRate,
+            GatewayErrors = gateway.Count(s => s.Error is not null),
+            GatewayLatencyMs = LatencySummary.Of(gateway.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)),
+            DirectWorkerTasksPerS = directRate,
+            DirectWorkerErrors = direct.Count(s => s.Error is not null),
+            DirectWorkerLatencyMs = LatencySummary.Of(direct.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)),
+            GatewayVsDirectRatio = gatewayRate is { } g && directRate is > 0 ? Math.Round(g / directRate.Value, 2) : null,
+            PacedRatePerS = settings.PacedRate,
+            PacedAchievedPerS = pacedSpan > 0 ? Math.Round(paced.Count(s => s.Acknowledged) / (pacedSpan / 1000), 1) : null,
+            PacedErrors = paced.Count(s => s.Error is not null),
+            PacedLatencyMs = LatencySummary.Of(paced.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)),
+            RawHangfireEnqueuePerS = rawSeconds > 0 ? Math.Round(rawCreated / rawSeconds, 1) : null,
+            RawHangfireErrors = rawErrors,
+            EndToEndTasks = endToEnd.Count,
+            EndToEndSucceeded = succeeded.Count,
+            EndToEndTasksPerS = endToEndRate,
+            EndToEndLatencyMs = endToEndLatency,
+            StatementsPerTask = statementsPerTask,
+            CommitsPerTask = commitsPerTask,
+            DatabaseStatsUnavailable = statementsPerTask is null || commitsPerTask is null ? statsUnavailable ?? "no counters were read" : null,
+            ErrorsByReason = all.Where(s => s.Error is not null).GroupBy(s => s.Error!).ToDictionary(g => g.Key, g => g.Count()),
+            FailedAttempts = recorder.FailedAttemptsByReason(),
+            Targets = Targets(gatewayRate, directRate, endToEndRate, settings.PacedRate, paced),
+            Notes = notes,
+        };
+
+        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), Timeline.Build(all, recorder.FailedAttempts.Select(f => f.Ms)), $"bench: {env.StorageProvider}, {settings.Concurrency} callers", markers, cancellationToken);
+        Summary.Print(context, report);
+        return 0;
+    }
+
+    private static List<TargetCheck> Targets(double? gatewayRate, double? directRate, double? endToEndRate, double pacedRate, IReadOnlyList<Submission> paced)
+    {
+        var p99 = LatencySummary.Of(paced.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)).P99;
+        var ratio = gatewayRate is { } g && directRate is > 0 ? g / directRate.Value : (double?)null;
+        return
+        [
+            new("end-to-end throughput (submit -> Succeeded)", ">= 1000 tasks/s", $"{ReportWriter.Format(endToEndRate)} tasks/s", endToEndRate is { } e ? e >= 1000 : null),
+            new("gateway vs straight to a worker", ">= 0.9x", $"{ReportWriter.Format(ratio is { } r ? Math.Round(r, 2) : null)}x ({ReportWriter.Format(gatewayRate)} vs {ReportWriter.Format(directRate)} tasks/s)", ratio is { } x ? x >= 0.9 : null),
+            new($"submit latency p99 at {pacedRate:0} tasks/s", "< 100 ms at 200/s", $"{ReportWriter.Format(p99)} ms", p99 is { } p ? p < 100 : null),
+        ];
+    }
+
+    private static double? Rate(IReadOnlyList<Submission> phase)
+    {
+        var acknowledged = phase.Where(s => s.Acknowledged).ToList();
+        if (acknowledged.Count == 0)
+        {
+            return null;
+        }
+
+        var span = acknowledged.Max(s => s.AckMs!.Value) - phase.Min(s => s.SentMs);
+        return span > 0 ? Math.Round(acknowledged.Count / (span / 1000), 1) : null;
+    }
+
+    /// <summary>One echo submission, to the gateway (API key) or to a worker's intake (cluster secret), with an Idempotency-Key as the client library sends.</summary>
+    private HttpRequestMessage Submit(Uri url, int index, bool internalIntake)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent($$$"""{"type":"echo","payload":{"bench":{{{index}}}}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+        if (internalIntake)
+        {
+            request.Headers.Add("X-Cluster-Secret", context.Env.ClusterSecret);
+        }
+        else
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", context.Env.ApiKey);
+        }
+
+        return request;
+    }
+
+    /// <summary>Waits until no echo task is Queued or Running, so the next phase starts on an idle cluster.</summary>
+    private async Task WaitUntilIdleAsync(TaskServerClient client, List<string> notes, string when, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.DrainTimeout);
+        try
+        {
+            // Queued first: once none is queued, none becomes queued again (echo never retries), so an empty Running after it is final.
+            while ((await client.ListAsync("Queued", "echo", 1, cancellationToken: deadline.Token)).Items.Count > 0
+                || (await client.ListAsync("Running", "echo", 1, cancellationToken: deadline.Token)).Items.Count > 0)
+            {
+                await Task.Delay(IdlePoll, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            notes.Add($"The echo backlog {when} had not drained after {settings.DrainTimeout.TotalSeconds:0} s; the next phase ran on a busy cluster.");
+        }
+    }
+}

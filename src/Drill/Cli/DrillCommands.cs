@@ -1,0 +1,173 @@
+using System.CommandLine;
+using Spectre.Console;
+using TaskServer.Drill.Bench;
+using TaskServer.Drill.Cluster;
+using TaskServer.Drill.Scenarios;
+
+namespace TaskServer.Drill.Cli;
+
+/// <summary>The command line: one subcommand per drill, each with --cluster and --report.</summary>
+internal static class DrillCommands
+{
+    /// <summary>Exit code of a drill whose invariants failed.</summary>
+    public const int InvariantsFailed = 1;
+
+    /// <summary>Exit code of a drill that could not run (no cluster file, no primary, no PID file).</summary>
+    public const int CouldNotRun = 2;
+
+    /// <summary>Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("TaskServer drills and benchmarks against a running cluster (see scripts/cluster.sh). Each writes report.json, report.md and timeline.png.");
+        root.Add(KillPrimary());
+        root.Add(KillWorker());
+        root.Add(PausePrimary());
+        root.Add(BenchCommand());
+        return root;
+    }
+
+    private static Command KillPrimary()
+    {
+        var command = new Command("kill-primary", "SIGKILL the primary gateway under a steady stream of callback tasks; passes when the backup takes over and no acknowledged task is lost.");
+        var common = Common(command, "kill-primary");
+        var load = Load(command, tasks: 1000);
+        command.SetAction((parse, token) => RunAsync(parse, common, context => new GatewayDrill(context, load.Read(parse), pause: null).RunAsync(token), token));
+        return command;
+    }
+
+    private static Command KillWorker()
+    {
+        var command = new Command("kill-worker", "SIGKILL a worker that is running tasks; passes when its orphans are requeued and no acknowledged task is lost.");
+        var common = Common(command, "kill-worker");
+        var load = Load(command, tasks: 600);
+        var worker = new Option<string>("--worker") { Description = "The node name to kill (its PID file is PIDS_DIR/NAME.pid).", DefaultValueFactory = _ => "w1" };
+        command.Add(worker);
+        command.SetAction((parse, token) => RunAsync(parse, common, context => new KillWorkerDrill(context, load.Read(parse), parse.GetValue(worker)!).RunAsync(token), token));
+        return command;
+    }
+
+    private static Command PausePrimary()
+    {
+        var command = new Command("pause-primary", "SIGSTOP the primary past its lease, then SIGCONT; passes when the backup took over, one primary held each epoch, the old one woke as a backup and nothing was lost.");
+        var common = Common(command, "pause-primary");
+        var load = Load(command, tasks: 600);
+        var pause = DurationOption("--pause", "How long the primary stays stopped (LeaseTtl 2 s + 3 s by default).", TimeSpan.FromSeconds(5));
+        command.Add(pause);
+        command.SetAction((parse, token) => RunAsync(parse, common, context => new GatewayDrill(context, load.Read(parse), parse.GetValue(pause)).RunAsync(token), token));
+        return command;
+    }
+
+    private static Command BenchCommand()
+    {
+        var command = new Command("bench", "Throughput and latency: gateway vs straight to a worker, paced latency, raw Hangfire enqueue, end to end; reports them against DESIGN's targets.");
+        var common = Common(command, "bench");
+        var duration = DurationOption("--duration", "How long each timed phase runs.", TimeSpan.FromSeconds(20));
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent callers in the closed-loop phases.", DefaultValueFactory = _ => 16 };
+        var tasks = new Option<int>("--e2e-tasks") { Description = "Tasks submitted in the end-to-end phase.", DefaultValueFactory = _ => 1000 };
+        var rate = new Option<double>("--paced-rate") { Description = "Rate of the paced latency phase (DESIGN's latency target is at 200/s).", DefaultValueFactory = _ => 200 };
+        var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute.", TimeSpan.FromSeconds(180));
+        command.Add(duration);
+        command.Add(concurrency);
+        command.Add(tasks);
+        command.Add(rate);
+        command.Add(drain);
+        Positive(concurrency);
+        Positive(tasks);
+        Positive(rate);
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => new BenchRun(context, new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain))).RunAsync(token),
+            token));
+        return command;
+    }
+
+    private sealed record CommonOptions(Option<string> Cluster, Option<string> Report);
+
+    private sealed record LoadOptions(Option<double> Rate, Option<int> Tasks, Option<TimeSpan> DrainTimeout)
+    {
+        public Scenarios.LoadSettings Read(ParseResult parse) => new(parse.GetValue(Rate), parse.GetValue(Tasks), parse.GetValue(DrainTimeout));
+    }
+
+    private static CommonOptions Common(Command command, string name)
+    {
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's env file (scripts/cluster.sh up writes it).", DefaultValueFactory = _ => ".cluster/env" };
+        var report = new Option<string>("--report") { Description = "Directory for report.json, report.md and timeline.png.", DefaultValueFactory = _ => Path.Combine("artifacts", "drill", name) };
+        command.Add(cluster);
+        command.Add(report);
+        return new CommonOptions(cluster, report);
+    }
+
+    private static LoadOptions Load(Command command, int tasks)
+    {
+        var rate = new Option<double>("--rate") { Description = "Submissions per second.", DefaultValueFactory = _ => 50 };
+        var count = new Option<int>("--tasks") { Description = "Tasks to submit.", DefaultValueFactory = _ => tasks };
+        var drain = DurationOption("--drain-timeout", "How long to wait for every acknowledged task to be final; what is not by then is lost.", TimeSpan.FromSeconds(120));
+        command.Add(rate);
+        command.Add(count);
+        command.Add(drain);
+        Positive(rate);
+        Positive(count);
+        return new LoadOptions(rate, count, drain);
+    }
+
+    private static void Positive<T>(Option<T> option)
+        where T : struct, System.Numerics.INumber<T>
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() <= T.Zero)
+            {
+                result.AddError($"{option.Name} must be positive.");
+            }
+        });
+    }
+
+    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
+    {
+        Description = description + " E.g. 500ms, 20s, 2m.",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (Durations.TryParse(text, out var duration))
+            {
+                return duration;
+            }
+
+            result.AddError($"{name}: '{text}' is not a duration (e.g. 500ms, 20s, 2m).");
+            return default;
+        },
+    };
+
+    private static async Task<int> RunAsync(ParseResult parse, CommonOptions common, Func<DrillContext, Task<int>> drill, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        try
+        {
+            using var context = await DrillContext.CreateAsync(parse.GetValue(common.Cluster)!, parse.GetValue(common.Report)!, CommandLine(parse), console, cancellationToken);
+            return await drill(context);
+        }
+        catch (Exception e) when (e is ClusterEnvException or DrillException)
+        {
+            console.MarkupLine($"[red]Cannot run:[/] {Markup.Escape(e.Message)}");
+            return CouldNotRun;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            console.MarkupLine("[red]Interrupted[/] (SIGINT or SIGTERM): the run was abandoned and no report was written.");
+            return Interrupted;
+        }
+        catch (OperationCanceledException e)
+        {
+            // System.CommandLine would end the run silently with exit code 1 on any cancellation: say what happened.
+            console.MarkupLine($"[red]Failed:[/] an operation was cancelled that the drill did not cancel: {Markup.Escape(e.ToString())}");
+            return CouldNotRun;
+        }
+    }
+
+    private static string CommandLine(ParseResult parse) =>
+        "taskserver-drill " + string.Join(' ', parse.Tokens.Select(t => t.Value.Contains(' ', StringComparison.Ordinal) ? $"'{t.Value}'" : t.Value));
+}

@@ -1,0 +1,15 @@
+namespace TaskServer.Drill.Cluster;
+
+// The JSON of GET /cluster (TaskServer.Host's ClusterEndpoints), as the drill reads it.
+
+internal sealed record ClusterView(SelfView Self, LeaseView? Lease, string? Policy, IReadOnlyList<NodeView> Nodes, IReadOnlyList<FailoverView> Failovers);
+
+internal sealed record SelfView(string Id, string Role, string Url, bool IsPrimary);
+
+internal sealed record LeaseView(string Holder, string HolderUrl, long Epoch, DateTimeOffset ExpiresAt, double RemainingMs);
+
+internal sealed record NodeView(string Id, string Role, string Url, bool Live, double HeartbeatAgeMs, int Queued, int Running, int Capacity);
+
+/// <param name="TtdMs">Measured by the new primary: from its last good probe of the old one to suspecting it.</param>
+/// <param name="PromotedAfterMs">From that last good probe to holding the lease.</param>
+internal sealed record FailoverView(string? OldHolder, string NewHolder, long Epoch, DateTimeOffset? SuspectedAt, DateTimeOffset PromotedAt, double? TtdMs, double? PromotedAfterMs);

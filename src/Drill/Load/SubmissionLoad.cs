@@ -1,0 +1,87 @@
+using TaskServer.Client;
+
+namespace TaskServer.Drill.Load;
+
+/// <summary>What one submission asks for.</summary>
+internal sealed record TaskSpec(string Type, object Payload);
+
+/// <summary>
+/// An open-loop load: submissions start on a fixed schedule (rate R) whether or not earlier ones were
+/// acknowledged, as independent clients would send them, so an outage shows as a pile of waiting
+/// submissions rather than as a pause in sending. Each goes through the failover-aware client.
+/// </summary>
+internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder recorder, RunClock clock)
+{
+    // Bounds the submissions waiting at once (an outage at a high rate); past it, sending waits.
+    private const int MaxInFlight = 1024;
+
+    private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int startedCount;
+    private int acknowledgedCount;
+    private int threshold = int.MaxValue;
+
+    public int Started => Volatile.Read(ref startedCount);
+
+    public int Acknowledged => Volatile.Read(ref acknowledgedCount);
+
+    /// <summary>Completes once <paramref name="count"/> submissions have been sent (the moment a drill strikes).</summary>
+    public Task WhenStartedAsync(int count, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref threshold, count);
+        if (Started >= count)
+        {
+            started.TrySetResult();
+        }
+
+        return started.Task.WaitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Submission>> RunAsync(int count, double ratePerSecond, Func<int, TaskSpec> spec, CancellationToken cancellationToken)
+    {
+        using var inFlight = new SemaphoreSlim(MaxInFlight);
+        var submissions = new Task<Submission>[count];
+        var origin = clock.NowMs;
+        for (var i = 0; i < count; i++)
+        {
+            var due = origin + (i * 1000.0 / ratePerSecond);
+            var wait = due - clock.NowMs;
+            if (wait > 1)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken);
+            }
+
+            await inFlight.WaitAsync(cancellationToken);
+            submissions[i] = SubmitAsync(i, spec(i), inFlight, cancellationToken);
+            if (Interlocked.Increment(ref startedCount) >= Volatile.Read(ref threshold))
+            {
+                started.TrySetResult();
+            }
+        }
+
+        return await Task.WhenAll(submissions);
+    }
+
+    private async Task<Submission> SubmitAsync(int index, TaskSpec spec, SemaphoreSlim inFlight, CancellationToken cancellationToken)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var sent = clock.NowMs;
+        try
+        {
+            var task = await client.SubmitAsync(spec.Type, spec.Payload, idempotencyKey: key, cancellationToken: cancellationToken);
+            var acknowledged = clock.NowMs;
+            Interlocked.Increment(ref acknowledgedCount);
+            return new Submission(index, spec.Type, sent, acknowledged, task.Id, recorder.GatewayOf(key), null);
+        }
+        catch (Exception e) when (e is TaskServerException or HttpRequestException or IOException or System.Text.Json.JsonException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Refused for good, an answer cut off by the strike, or a cancellation that was not ours (a timeout
+            // the client did not turn into a retry): never acknowledged, so never owed.
+            return new Submission(index, spec.Type, sent, null, null, null, e.Message);
+        }
+        finally
+        {
+            inFlight.Release();
+        }
+    }
+}

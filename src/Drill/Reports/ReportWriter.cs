@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TaskServer.Drill.Analysis;
+
+namespace TaskServer.Drill.Reports;
+
+/// <summary>Writes a run's three files: report.json (for machines), report.md (for people), timeline.png.</summary>
+internal static class ReportWriter
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string ToJson<T>(T report) => JsonSerializer.Serialize(report, Json);
+
+    public static async Task WriteAsync<T>(string directory, T report, string markdown, Timeline timeline, string chartTitle, IReadOnlyList<Marker> markers, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), ToJson(report), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), markdown, cancellationToken);
+        TimelineChart.Save(Path.Combine(directory, "timeline.png"), chartTitle, timeline, markers);
+    }
+
+    public static string Markdown(DrillReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, $"Drill: {report.Scenario}", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}**").AppendLine();
+        md.AppendLine("## Invariants").AppendLine().AppendLine("| invariant | result | detail |").AppendLine("| --- | --- | --- |");
+        foreach (var invariant in report.Invariants)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {invariant.Name} | {(invariant.Passed ? "PASS" : "FAIL")} | {invariant.Detail} |");
+        }
+
+        md.AppendLine().AppendLine("## Tasks").AppendLine().AppendLine("| figure | value |").AppendLine("| --- | --- |");
+        Row(md, "submitted", report.Submitted);
+        Row(md, "acknowledged", report.Acknowledged);
+        Row(md, "submit errors (never acknowledged)", report.SubmitErrors);
+        Row(md, "succeeded", report.Succeeded);
+        Row(md, "failed", report.Failed);
+        Row(md, "cancelled", report.Cancelled);
+        Row(md, "lost (acknowledged, not final)", report.Lost);
+        Row(md, "duplicates (callback seen more than once)", report.Duplicates);
+        Row(md, "attempts that repeated their side effect", report.RepeatedAttempts);
+        Row(md, "succeeded without their side effect", report.MissingSideEffects);
+        Row(md, "requeued (final attempt > 1)", report.Requeued);
+        Row(md, "idempotent replays", report.IdempotentReplays);
+        Row(md, "failed attempts (retried)", Reasons(report.FailedAttempts));
+        Row(md, "throughput (acknowledged/s)", Format(report.ThroughputPerS));
+
+        md.AppendLine().AppendLine("## Timings").AppendLine().AppendLine("| figure | measured | DESIGN target |").AppendLine("| --- | --- | --- |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| promoted | {(report.Promoted is { } promoted ? (promoted ? "yes" : "no") : "n/a")} | |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| TTD, strike -> suspected (ms) | {Format(report.TtdMs)} | <= 1000 |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| TTD as the backup measured it, last good probe -> suspected (ms) | {Format(report.TtdProbeMs)} | <= 1000 |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| last good probe -> lease taken (ms) | {Format(report.PromotedAfterMs)} | |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| strike -> backup's /health/primary 200 (ms) | {Format(report.PromotionObservedMs)} | |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| TTR, strike -> first task accepted by the new primary (ms) | {Format(report.TtrMs)} | p50 <= 1500, p99 <= 3000 |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| longest gap between acknowledgements after the strike (ms) | {Format(report.UnavailableMs)} | |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| strike -> dead worker's tasks requeued (ms) | {Format(report.OrphansRequeuedMs)} | <= 5000 (WorkerTimeout) |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| submit latency p50 / p95 / p99 (ms) | {Latency(report.LatencyMs)} | |");
+
+        if (report.Target is { } target)
+        {
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Struck: `{target.Action}` on {target.Node} ({target.NodeId}, pid {target.Pid}, {target.Url}).");
+        }
+
+        if (report.Failover is { } failover)
+        {
+            md.AppendLine().AppendLine("## Failover").AppendLine()
+                .AppendLine(CultureInfo.InvariantCulture, $"Epoch {failover.EpochBefore} ({failover.OldHolder}) -> {(failover.EpochAfter?.ToString(CultureInfo.InvariantCulture) ?? "none")} ({failover.NewHolder ?? "no new holder"}); suspected at {failover.SuspectedAt:O}, promoted at {failover.PromotedAt:O}.")
+                .AppendLine().AppendLine("| epoch | holder |").AppendLine("| --- | --- |");
+            foreach (var epoch in failover.Epochs)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {epoch.Epoch} | {epoch.Holder} |");
+            }
+        }
+
+        Footer(md, report.Notes, report.LostIds.Count == 0 ? [] : [$"Lost task ids (first {report.LostIds.Count}): {string.Join(", ", report.LostIds)}"]);
+        return md.ToString();
+    }
+
+    public static string Markdown(BenchReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, "Bench", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        md.AppendLine("## Against DESIGN's targets").AppendLine().AppendLine("| figure | target | measured | met |").AppendLine("| --- | --- | --- | --- |");
+        foreach (var target in report.Targets)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {target.Figure} | {target.Target} | {target.Measured} | {(target.Met is { } met ? (met ? "yes" : "no") : "n/a")} |");
+        }
+
+        md.AppendLine().AppendLine("## Figures").AppendLine().AppendLine("| phase | tasks/s | errors | latency p50 / p95 / p99 (ms) |").AppendLine("| --- | --- | --- | --- |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (a) gateway, POST /tasks | {Format(report.GatewayTasksPerS)} | {report.GatewayErrors} | {Latency(report.GatewayLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (b) straight to a worker, POST /internal/tasks | {Format(report.DirectWorkerTasksPerS)} | {report.DirectWorkerErrors} | {Latency(report.DirectWorkerLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s through the client | {Format(report.PacedAchievedPerS)} | {report.PacedErrors} | {Latency(report.PacedLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (c) raw Hangfire enqueue, same database | {Format(report.RawHangfireEnqueuePerS)} | {report.RawHangfireErrors} | |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (d) end to end, submit -> Succeeded ({report.EndToEndSucceeded}/{report.EndToEndTasks}) | {Format(report.EndToEndTasksPerS)} | {report.EndToEndTasks - report.EndToEndSucceeded} | {Latency(report.EndToEndLatencyMs)} |");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the paced client's failed attempts: {Reasons(report.FailedAttempts)}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}.");
+        Footer(md, report.Notes, []);
+        return md.ToString();
+    }
+
+    public static string Format(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("0.##", CultureInfo.InvariantCulture) : "n/a";
+
+    public static string Latency(LatencySummary latency) => $"{Format(latency.P50)} / {Format(latency.P95)} / {Format(latency.P99)}";
+
+    private static void Heading(StringBuilder md, string title, string command, DateTimeOffset startedAt, string storage, MachineInfo machine, IReadOnlyDictionary<string, string> settings)
+    {
+        md.AppendLine(CultureInfo.InvariantCulture, $"# {title}").AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`")
+            .AppendLine(CultureInfo.InvariantCulture, $"- started: {startedAt:O}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- storage: {storage}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine.Cores} cores ({machine.Cpu}), {machine.Os}, {machine.Runtime}, host {machine.HostName}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", settings.Select(s => $"{s.Key} {s.Value}"))}")
+            .AppendLine();
+    }
+
+    private static void Footer(StringBuilder md, IReadOnlyList<string> notes, IReadOnlyList<string> extra)
+    {
+        if (notes.Count + extra.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Notes").AppendLine();
+            foreach (var note in notes.Concat(extra))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+            }
+        }
+
+        md.AppendLine().AppendLine("![timeline](timeline.png)");
+    }
+
+    private static string Reasons(IReadOnlyDictionary<string, int> reasons) =>
+        reasons.Count == 0 ? "none" : string.Join(", ", reasons.Select(r => $"{r.Key} x{r.Value}"));
+
+    private static void Row(StringBuilder md, string figure, object value) =>
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {figure} | {value} |");
+}

@@ -1,0 +1,129 @@
+using TaskServer.Drill.Cluster;
+
+namespace TaskServer.Drill.Tests;
+
+public sealed class ClusterEnvTests
+{
+    private const string Complete = """
+        # Written by scripts/cluster.sh up; read by clients and the drill CLI.
+        GATEWAYS=http://127.0.0.1:5080,http://127.0.0.1:5081
+        WORKERS=http://127.0.0.1:5090,http://127.0.0.1:5091
+        NODES=alpha,beta,w1,w2
+        POLICY=RoundRobin
+        API_KEY=api0123456789abcdef0123456789ab
+        ADMIN_KEY=adm0123456789abcdef0123456789ab
+        CLUSTER_SECRET=sec0123456789abcdef0123456789ab
+        STORAGE_PROVIDER=PostgreSql
+        STORAGE_CONNECTION_STRING='Host=127.0.0.1;Port=55440;Username=taskserver;Database=taskserver'
+        PIDS_DIR='/work/main/.cluster/pids'
+        LOGS_DIR='/work/main/.cluster/logs'
+        """;
+
+    [Fact]
+    public void Reads_the_file_cluster_sh_writes()
+    {
+        var env = ClusterEnv.Parse(Complete, "env");
+
+        Assert.Equal([new Uri("http://127.0.0.1:5080"), new Uri("http://127.0.0.1:5081")], env.Gateways);
+        Assert.Equal([new Uri("http://127.0.0.1:5090"), new Uri("http://127.0.0.1:5091")], env.Workers);
+        Assert.Equal(["alpha", "beta", "w1", "w2"], env.Nodes);
+        Assert.Equal("RoundRobin", env.Policy);
+        Assert.Equal("adm0123456789abcdef0123456789ab", env.AdminKey);
+        Assert.Equal(ClusterEnv.PostgreSql, env.StorageProvider);
+        Assert.True(env.IsPostgreSql);
+        Assert.Equal("Host=127.0.0.1;Port=55440;Username=taskserver;Database=taskserver", env.StorageConnectionString);
+        Assert.Equal("/work/main/.cluster/pids/alpha.pid", env.PidFile("alpha"));
+        Assert.Null(env.StorageDatabase);
+    }
+
+    [Theory]
+    [InlineData("KEY=plain", "plain")]
+    [InlineData("KEY='single quoted; $HOME stays'", "single quoted; $HOME stays")]
+    [InlineData("KEY=\"double \\\"quoted\\\" \\$x\"", "double \"quoted\" $x")]
+    [InlineData("KEY='it'\\''s'", "it's")]
+    [InlineData("export KEY=exported", "exported")]
+    [InlineData("KEY=value # a comment", "value")]
+    [InlineData("  KEY=indented  ", "indented")]
+    [InlineData("KEY=", "")]
+    [InlineData("KEY=a=b", "a=b")]
+    public void Values_are_read_as_the_shell_reads_them(string line, string expected)
+    {
+        var values = ClusterEnv.ParseAssignments(line, "env");
+
+        Assert.Equal(expected, values["KEY"]);
+    }
+
+    [Fact]
+    public void Comments_blank_lines_and_CRLF_are_ignored()
+    {
+        var values = ClusterEnv.ParseAssignments("# comment\r\n\r\nA=1\r\n   # indented comment\r\nB='2'\r\n", "env");
+
+        Assert.Equal(2, values.Count);
+        Assert.Equal("1", values["A"]);
+        Assert.Equal("2", values["B"]);
+    }
+
+    [Fact]
+    public void Missing_keys_are_named_with_the_file()
+    {
+        var text = string.Join('\n', Complete.Split('\n').Where(l => !l.StartsWith("ADMIN_KEY", StringComparison.Ordinal) && !l.StartsWith("PIDS_DIR", StringComparison.Ordinal)));
+
+        var error = Assert.Throws<ClusterEnvException>(() => ClusterEnv.Parse(text, "/x/.cluster/env"));
+
+        Assert.Contains("/x/.cluster/env", error.Message, StringComparison.Ordinal);
+        Assert.Contains("missing ADMIN_KEY, PIDS_DIR", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_required_value_counts_as_missing()
+    {
+        var error = Assert.Throws<ClusterEnvException>(() => ClusterEnv.Parse(Complete.Replace("API_KEY=api0123456789abcdef0123456789ab", "API_KEY=''", StringComparison.Ordinal), "env"));
+
+        Assert.Contains("missing API_KEY", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("KEY='open", "env:1: unterminated single quote")]
+    [InlineData("KEY=\"open", "env:1: unterminated double quote")]
+    [InlineData("just words", "env:1: expected KEY=VALUE")]
+    [InlineData("A=1\n=2", "env:2: expected KEY=VALUE")]
+    [InlineData("KEY=two words", "env:1: unquoted space")]
+    public void Malformed_lines_are_reported_with_their_line_number(string text, string expected)
+    {
+        var error = Assert.Throws<ClusterEnvException>(() => ClusterEnv.ParseAssignments(text, "env"));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Provider_is_checked_and_normalised()
+    {
+        Assert.Equal(ClusterEnv.Mongo, ClusterEnv.Parse(Complete.Replace("=PostgreSql", "=mongo", StringComparison.Ordinal), "env").StorageProvider);
+
+        var error = Assert.Throws<ClusterEnvException>(() => ClusterEnv.Parse(Complete.Replace("=PostgreSql", "=Sqlite", StringComparison.Ordinal), "env"));
+        Assert.Contains("STORAGE_PROVIDER must be PostgreSql or Mongo, was 'Sqlite'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Urls_must_be_http()
+    {
+        var error = Assert.Throws<ClusterEnvException>(() => ClusterEnv.Parse(Complete.Replace("WORKERS=http://127.0.0.1:5090,", "WORKERS=127.0.0.1:5090,", StringComparison.Ordinal), "env"));
+
+        Assert.Contains("WORKERS holds '127.0.0.1:5090'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_file_says_how_to_make_one()
+    {
+        var error = await Assert.ThrowsAsync<ClusterEnvException>(() => ClusterEnv.LoadAsync("/nonexistent/.cluster/env", TestContext.Current.CancellationToken));
+
+        Assert.Contains("scripts/cluster.sh up", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("alpha-3fa2c1", "alpha")]
+    [InlineData("w12-0a0b0c", "w12")]
+    [InlineData("my-node-3fa2c1", "my-node")]
+    [InlineData("solo", "solo")]
+    public void A_node_id_names_its_node(string id, string name) => Assert.Equal(name, NodeSignals.NameOf(id));
+}
