@@ -1,0 +1,90 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using TaskServer.Failover.Leadership;
+using TaskServer.Failover.Sweeping;
+using TaskServer.Health;
+
+namespace TaskServer.Failover.Tests.Fakes;
+
+/// <summary>One gateway's <see cref="FailoverAgent"/> with its store, failover log, probe target and own health checks faked in memory.</summary>
+internal sealed class AgentHarness : IDisposable
+{
+    public const string Me = "me";
+    public const string MeUrl = "http://me:5000";
+
+    private readonly ServiceProvider services;
+
+    public AgentHarness()
+    {
+        Store = new FakeLeaseStore(Clock);
+        Leadership = new LeadershipState(Clock);
+        services = new ServiceCollection()
+            .AddLogging()
+            .AddHealthChecks()
+            .AddCheck("db", () => OwnComponentsHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("database unreachable"), tags: [HealthTags.Ready, HealthTags.Worker])
+            // In /health/ready of a gateway, but not one of the node's own components.
+            .AddCheck("some-worker", () => SomeWorkerHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("no healthy worker"), tags: [HealthTags.Ready])
+            .Services
+            .BuildServiceProvider();
+        var options = Options.Create(Settings);
+        Agent = new FailoverAgent(
+            Store,
+            Log,
+            Leadership,
+            new PrimaryProbe(Primary, options),
+            services.GetRequiredService<HealthCheckService>(),
+            Trigger,
+            options,
+            Clock,
+            Logger);
+    }
+
+    public FakeTimeProvider Clock { get; } = new();
+
+    public FakeLeaseStore Store { get; }
+
+    public FakeFailoverLog Log { get; } = new();
+
+    public StubPrimary Primary { get; } = new();
+
+    public SweepTrigger Trigger { get; } = new();
+
+    public LeadershipState Leadership { get; }
+
+    public RecordingLogger<FailoverAgent> Logger { get; } = new();
+
+    public FailoverOptions Settings { get; } = new() { NodeId = Me, NodeUrl = MeUrl };
+
+    public FailoverAgent Agent { get; }
+
+    /// <summary>The "worker"-tagged checks: the node's own database and components.</summary>
+    public bool OwnComponentsHealthy { get; set; } = true;
+
+    public bool SomeWorkerHealthy { get; set; } = true;
+
+    /// <summary>True when the sweeper has been woken (consumes the wake-up).</summary>
+    public bool SweepWasTriggered => Trigger.WaitAsync(TimeSpan.FromHours(1), Clock, CancellationToken.None).IsCompletedSuccessfully;
+
+    public Task TickAsync() => Agent.TickAsync(Settings, TestContext.Current.CancellationToken);
+
+    /// <summary>Ticks as the agent's timer would: a tick, then ProbeInterval passes.</summary>
+    public async Task TicksAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await TickAsync();
+            Clock.Advance(Settings.ProbeInterval);
+        }
+    }
+
+    public bool Logged(int eventId) => Logger.Events.Exists(e => e.Id == eventId);
+
+    public void Dispose()
+    {
+        Agent.Dispose();
+        Primary.Dispose();
+        services.Dispose();
+    }
+}

@@ -1,0 +1,248 @@
+using TaskServer.Failover.Tests.Fakes;
+using TaskServer.Health;
+using TaskServer.StorageManager.Leases;
+
+namespace TaskServer.Failover.Tests.Leadership;
+
+/// <summary>The agent's decisions, one tick at a time, on a fake clock: no database, no HTTP, no sleeping.</summary>
+public sealed class FailoverAgentTests : IDisposable
+{
+    private const int Suspected = 400;
+    private const int SteppedDown = 402;
+    private const int Lapsed = 405;
+    private const string A = "http://a:5000";
+
+    private static readonly Uri ProbeOfA = new("http://a:5000/health/ready");
+
+    private readonly AgentHarness h = new();
+
+    public void Dispose() => h.Dispose();
+
+    [Fact]
+    public async Task A_backup_takes_a_free_lease_at_once_and_records_the_failover()
+    {
+        await h.TickAsync();
+
+        Assert.Equal([AgentHarness.Me], h.Store.Acquisitions);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 1), h.Leadership.CurrentFence);
+        Assert.Empty(h.Primary.Requests);
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal("gateway-primary", failover.LeaseName);
+        Assert.Null(failover.OldHolder);
+        Assert.Equal(AgentHarness.Me, failover.NewHolder);
+        Assert.Equal(1, failover.Epoch);
+        Assert.Null(failover.LastContactAt);
+        Assert.Null(failover.SuspectedAt);
+        Assert.Equal(h.Clock.GetUtcNow(), failover.PromotedAt);
+        Assert.True(h.SweepWasTriggered);
+    }
+
+    [Fact]
+    public async Task A_backup_takes_an_expired_lease_at_once_without_probing_its_holder()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(1));
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        await h.TickAsync();
+
+        Assert.Empty(h.Primary.Requests);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal("a", failover.OldHolder);
+        Assert.Equal(5, failover.Epoch);
+    }
+
+    [Fact]
+    public async Task A_backup_whose_primary_answers_its_probes_never_tries_to_take_the_lease()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        await h.TicksAsync(h.Settings.FailureThreshold + 2);
+
+        Assert.Empty(h.Store.Acquisitions);
+        Assert.Equal(Enumerable.Repeat(ProbeOfA, h.Settings.FailureThreshold + 2), h.Primary.Requests);
+        Assert.Equal(new PrimaryView(false, 4, "a", A), h.Leadership.Current);
+        Assert.Empty(h.Log.Events);
+        Assert.False(h.SweepWasTriggered);
+    }
+
+    [Fact]
+    public async Task A_backup_tries_to_take_the_lease_only_after_FailureThreshold_failed_probes_in_a_row()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        h.Primary.Next = StubPrimary.Answer.NotReady;
+        await h.TicksAsync(h.Settings.FailureThreshold - 1);
+        h.Primary.Next = StubPrimary.Answer.Ready;
+        await h.TicksAsync(1);
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(h.Settings.FailureThreshold - 1);
+
+        Assert.Empty(h.Store.Acquisitions);
+        Assert.False(h.Logged(Suspected));
+
+        await h.TicksAsync(1);
+
+        Assert.Equal([AgentHarness.Me], h.Store.Acquisitions);
+        Assert.True(h.Logged(Suspected));
+    }
+
+    [Fact]
+    public async Task A_suspected_primary_is_challenged_every_tick_until_the_store_grants_the_lease_and_the_failover_records_the_timeline()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+        var lastContactAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        h.Primary.Next = StubPrimary.Answer.NotReady;
+        await h.TicksAsync(h.Settings.FailureThreshold - 1);
+        var suspectedAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+        await h.TicksAsync(1);
+
+        Assert.Equal(2, h.Store.Acquisitions.Count);
+        Assert.Null(h.Leadership.CurrentFence);
+        Assert.Empty(h.Log.Events);
+
+        h.Store.HolderSessionGone = true;
+        var promotedAt = h.Clock.GetUtcNow();
+        await h.TickAsync();
+
+        Assert.Equal(3, h.Store.Acquisitions.Count);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal("a", failover.OldHolder);
+        Assert.Equal(AgentHarness.Me, failover.NewHolder);
+        Assert.Equal(5, failover.Epoch);
+        Assert.Equal(lastContactAt, failover.LastContactAt);
+        Assert.Equal(suspectedAt, failover.SuspectedAt);
+        Assert.Equal(promotedAt, failover.PromotedAt);
+        Assert.True(failover.LastContactAt <= failover.SuspectedAt && failover.SuspectedAt <= failover.PromotedAt);
+        Assert.True(h.SweepWasTriggered);
+    }
+
+    [Fact]
+    public async Task A_primary_renews_only_every_RenewInterval_and_so_stays_primary()
+    {
+        await h.TickAsync();
+        var fence = h.Leadership.CurrentFence;
+
+        var renewalsSeen = new List<int>();
+        for (var i = 0; i < 10; i++)
+        {
+            h.Clock.Advance(h.Settings.ProbeInterval);
+            await h.TickAsync();
+            renewalsSeen.Add(h.Store.Renewals.Count);
+        }
+
+        // Ticks every 250 ms, renewals every 500 ms; 2.5 s is past the first lease's 2 s.
+        Assert.Equal([0, 1, 1, 2, 2, 3, 3, 4, 4, 5], renewalsSeen);
+        Assert.All(h.Store.Renewals, renewed => Assert.Equal(fence, renewed));
+        Assert.Equal(fence, h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_primary_whose_own_components_are_healthy_keeps_renewing_when_other_readiness_checks_fail()
+    {
+        await h.TickAsync();
+        h.SomeWorkerHealthy = false;
+
+        h.Clock.Advance(h.Settings.RenewInterval);
+        await h.TickAsync();
+
+        Assert.Single(h.Store.Renewals);
+        Assert.NotNull(h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_primary_steps_down_when_its_renewal_is_refused()
+    {
+        await h.TickAsync();
+        h.Store.RefuseRenewals = true;
+
+        h.Clock.Advance(h.Settings.RenewInterval);
+        await h.TickAsync();
+
+        Assert.Single(h.Store.Renewals);
+        Assert.Null(h.Leadership.CurrentFence);
+        Assert.Equal(new PrimaryView(false, null, null, null), h.Leadership.Current);
+        Assert.True(h.Logged(SteppedDown));
+    }
+
+    [Fact]
+    public async Task A_primary_whose_own_components_are_unhealthy_steps_down_and_releases_the_lease()
+    {
+        await h.TickAsync();
+        var fence = h.Leadership.CurrentFence!.Value;
+        h.OwnComponentsHealthy = false;
+
+        h.Clock.Advance(h.Settings.RenewInterval);
+        await h.TickAsync();
+
+        Assert.Empty(h.Store.Renewals);
+        Assert.Null(h.Leadership.CurrentFence);
+        Assert.Equal([fence], h.Store.Releases);
+        Assert.True(h.Store.Lease!.ExpiresAt <= h.Store.Now);
+        Assert.True(h.Logged(SteppedDown));
+    }
+
+    [Fact]
+    public async Task A_primary_whose_tenure_lapsed_without_ticks_logs_it_and_acts_as_a_backup()
+    {
+        await h.TickAsync();
+
+        // Paused past its lease; meanwhile b took over.
+        h.Clock.Advance(h.Settings.LeaseTtl + TimeSpan.FromMilliseconds(500));
+        h.Store.Grant("b", "http://b:5000", epoch: 2, TimeSpan.FromMinutes(1));
+        await h.TickAsync();
+
+        Assert.True(h.Logged(Lapsed));
+        Assert.Empty(h.Store.Renewals);
+        Assert.Equal([new Uri("http://b:5000/health/ready")], h.Primary.Requests);
+        Assert.Equal(new PrimaryView(false, 2, "b", "http://b:5000"), h.Leadership.Current);
+    }
+
+    [Fact]
+    public async Task A_primary_whose_tenure_lapsed_takes_the_still_free_lease_back_under_a_new_epoch()
+    {
+        await h.TickAsync();
+
+        h.Clock.Advance(h.Settings.LeaseTtl + TimeSpan.FromMilliseconds(500));
+        await h.TickAsync();
+
+        Assert.True(h.Logged(Lapsed));
+        Assert.Empty(h.Store.Renewals);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 2), h.Leadership.CurrentFence);
+        Assert.Equal(2, h.Log.Events.Count);
+        Assert.Equal(AgentHarness.Me, h.Log.Events[1].OldHolder);
+    }
+
+    [Fact]
+    public async Task A_node_that_stepped_down_for_its_own_health_does_not_take_the_lease_back_while_still_unhealthy()
+    {
+        await h.TickAsync();
+        h.OwnComponentsHealthy = false;
+        h.Clock.Advance(h.Settings.RenewInterval);
+        await h.TickAsync();
+
+        await h.TicksAsync(4);
+
+        Assert.Single(h.Store.Acquisitions);
+        Assert.Null(h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_new_primary_is_suspected_only_after_its_own_FailureThreshold_failed_probes()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(h.Settings.FailureThreshold);
+        Assert.Single(h.Store.Acquisitions);
+
+        // Another backup won the race for a's lease; its first probe fails.
+        h.Store.Grant("c", "http://c:5000", epoch: 5, TimeSpan.FromMinutes(1));
+        await h.TicksAsync(1);
+
+        Assert.Single(h.Store.Acquisitions);
+    }
+}
