@@ -30,6 +30,7 @@ internal sealed partial class FailoverAgent(
     private DateTimeOffset? lastContactAt;
     private DateTimeOffset? suspectedAt;
     private long lastRenewal;
+    private long? observedEpoch;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -89,6 +90,14 @@ internal sealed partial class FailoverAgent(
 
         var lease = await leases.ReadAsync(settings.LeaseName, cancellationToken);
         leadership.Observe(lease);
+        if (lease?.Epoch != observedEpoch)
+        {
+            // A new tenure is a new primary: it earns suspicion with its own failed probes, not its predecessor's.
+            observedEpoch = lease?.Epoch;
+            consecutiveFailures = 0;
+            suspectedAt = null;
+            lastContactAt = null;
+        }
         if (lease is null || lease.IsExpired)
         {
             await TryTakeOverAsync(lease, settings, cancellationToken);
@@ -141,6 +150,13 @@ internal sealed partial class FailoverAgent(
 
     private async Task TryTakeOverAsync(Lease? previous, FailoverOptions settings, CancellationToken cancellationToken)
     {
+        // A node whose own components are unhealthy must not take the lease (it would step down again at once).
+        var own = await health.CheckHealthAsync(check => check.Tags.Contains(HealthTags.Worker), cancellationToken);
+        if (own.Status == HealthStatus.Unhealthy)
+        {
+            return;
+        }
+
         var sentAt = timeProvider.GetTimestamp();
         var acquired = await leases.TryAcquireAsync(settings.LeaseName, settings.NodeId, settings.NodeUrl, settings.LeaseTtl, cancellationToken);
         if (!acquired.Succeeded)
