@@ -24,6 +24,20 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
 
+    // The quiet interval before (d) over which the cluster's background database work is measured.
+    private static readonly TimeSpan IdleBaseline = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan StrandedAfter = TimeSpan.FromSeconds(5);
+
+    private static readonly string[] FinalStates = ["Succeeded", "Failed", "Cancelled"];
+
+    // DESIGN's reference on this kind of machine: plain Hangfire 1.8 + Hangfire.PostgreSql, one-off jobs.
+    private const int HangfireStatementsPerJob = 51;
+    private const int HangfireCommitsPerJob = 25;
+
+    // How long the paced phase waits for its last submissions after its duration before abandoning them.
+    private static readonly TimeSpan PacedGrace = TimeSpan.FromSeconds(30);
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var env = context.Env;
@@ -45,28 +59,30 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         var markers = new List<Marker>();
         var all = new List<Submission>();
 
-        await WaitUntilIdleAsync(client, notes, "before the bench", cancellationToken);
+        await WaitUntilIdleAsync(client, notes, "Before the bench", cancellationToken);
 
         markers.Add(new Marker(clock.NowMs, "(a) gateway"));
-        context.Log("(a) POST /tasks on the primary gateway.");
+        primary = await PrimaryAsync(primary, cancellationToken);
+        context.Log($"(a) POST /tasks on the primary gateway, {primary}.");
         var gateway = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, settings.Duration, int.MaxValue, cancellationToken);
         all.AddRange(gateway);
-        await WaitUntilIdleAsync(client, notes, "after (a)", cancellationToken);
+        await WaitUntilIdleAsync(client, notes, "After (a)", cancellationToken);
 
         markers.Add(new Marker(clock.NowMs, "(b) direct"));
         context.Log($"(b) POST /internal/tasks on {worker}.");
         var direct = await loop.RunAsync(i => Submit(new Uri(worker, "internal/tasks"), i, internalIntake: true), settings.Concurrency, settings.Duration, int.MaxValue, cancellationToken);
         all.AddRange(direct);
-        await WaitUntilIdleAsync(client, notes, "after (b)", cancellationToken);
+        await WaitUntilIdleAsync(client, notes, "After (b)", cancellationToken);
 
         markers.Add(new Marker(clock.NowMs, $"paced {settings.PacedRate:0}/s"));
         context.Log($"Paced: {settings.PacedRate:0} tasks/s through the client for {settings.Duration.TotalSeconds:0.#} s.");
         var pacedStart = clock.NowMs;
         var pacedCount = (int)Math.Max(1, settings.PacedRate * settings.Duration.TotalSeconds);
-        var paced = await new SubmissionLoad(client, recorder, clock).RunAsync(pacedCount, settings.PacedRate, i => new TaskSpec("echo", new { bench = "paced", i }), cancellationToken);
+        var paced = await new SubmissionLoad(client, recorder, clock).RunAsync(
+            pacedCount, settings.PacedRate, i => new TaskSpec("echo", new { bench = "paced", i }), cancellationToken, settings.Duration + PacedGrace);
         var pacedSpan = paced.Where(s => s.Acknowledged).Select(s => s.AckMs!.Value).DefaultIfEmpty(pacedStart).Max() - pacedStart;
         all.AddRange(paced);
-        await WaitUntilIdleAsync(client, notes, "after the paced phase", cancellationToken);
+        await WaitUntilIdleAsync(client, notes, "After the paced phase", cancellationToken);
 
         markers.Add(new Marker(clock.NowMs, "(c) raw Hangfire"));
         context.Log($"(c) Hangfire enqueue straight into the database (queue '{RawHangfireEnqueue.Queue}', served by nobody).");
@@ -77,30 +93,41 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
 
         markers.Add(new Marker(clock.NowMs, "(d) end to end"));
         context.Log($"(d) {settings.EndToEndTasks} echo tasks as fast as {settings.Concurrency} callers can submit them, until every one Succeeded.");
-        var stats = env.IsPostgreSql ? new PostgresStats(env.StorageConnectionString) : null;
+        var stats = env.IsPostgreSql ? new PostgresStats(env.StorageConnectionString, clock) : null;
         var statsUnavailable = stats is null ? "the statement and commit counts are read from PostgreSQL only" : await stats.PrepareAsync(cancellationToken);
-        var countersBefore = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+
+        // The cluster's background rate (heartbeats, lease renewals, Hangfire polling) on an idle interval,
+        // so that the per-task figures can also be given net of it.
+        var idleBefore = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+        await Task.Delay(IdleBaseline, cancellationToken);
+        var idleAfter = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+        primary = await PrimaryAsync(primary, cancellationToken);
         var endToEndStart = clock.NowMs;
-        var endToEnd = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, TimeSpan.FromHours(1), settings.EndToEndTasks, cancellationToken);
-        await WaitUntilIdleAsync(client, notes, "after (d)", cancellationToken);
-        var countersAfter = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+
+        // Bounded by the count, not by time: the drain timeout only keeps a stalled cluster from holding the bench forever.
+        var endToEnd = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, settings.DrainTimeout, settings.EndToEndTasks, cancellationToken);
         all.AddRange(endToEnd);
-        var finished = await new Drainer(client).DrainAsync(endToEnd.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, null, cancellationToken);
-        var succeeded = finished.Values.Where(t => t.Status == "Succeeded" && t.FinishedAt is not null).ToList();
+        var finished = await WaitUntilFinalAsync(client, [.. endToEnd.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value)], notes, cancellationToken);
+        var countersAfter = stats is null ? null : await stats.SnapshotAsync(cancellationToken);
+        var succeeded = finished.Where(t => t.Status == "Succeeded" && t.FinishedAt is not null).ToList();
         var sentAt = endToEnd.Where(s => s.Acknowledged).ToDictionary(s => s.TaskId!.Value, s => clock.ToWall(s.SentMs));
         var endToEndLatency = LatencySummary.Of(succeeded.Select(t => (t.FinishedAt!.Value - sentAt[t.Id]).TotalMilliseconds));
         double? endToEndRate = succeeded.Count == 0
             ? null
             : Math.Round(succeeded.Count / (succeeded.Max(t => t.FinishedAt!.Value) - clock.ToWall(endToEndStart)).TotalSeconds, 1);
 
-        double? statementsPerTask = null;
-        double? commitsPerTask = null;
-        if (countersBefore is not null && countersAfter is not null && endToEnd.Count > 0)
+        // Per task that went all the way: a submission refused at the edge costs little and would flatter the figure.
+        var work = idleBefore is not null && idleAfter is not null && countersAfter is not null
+            ? DatabaseWork.Of(idleBefore, idleAfter, countersAfter, succeeded.Count)
+            : null;
+        if (work is null && stats is not null)
         {
-            commitsPerTask = Math.Round((countersAfter.Commits - countersBefore.Commits) / (double)endToEnd.Count, 1);
-            statementsPerTask = countersAfter.Statements - countersBefore.Statements is { } calls ? Math.Round(calls / (double)endToEnd.Count, 1) : null;
-            statsUnavailable ??= countersAfter.StatementsUnavailable;
-            notes.Add("Statements and commits per task count everything the database did for this database during (d), background work included (heartbeats, lease renewals, Hangfire polling, the bench's own idle checks).");
+            statsUnavailable ??= "no task of (d) succeeded, so there is nothing to divide by";
+        }
+        else if (work is not null)
+        {
+            statsUnavailable ??= countersAfter!.StatementsUnavailable;
+            notes.Add($"Statements and commits per task count everything the database did for this database during (d), background work included; the idle cluster's background was {ReportWriter.Format(work.BackgroundStatementsPerS)} statements/s and {ReportWriter.Format(work.BackgroundCommitsPerS)} commits/s over {IdleBaseline.TotalSeconds:0} s, which the net figures subtract.");
         }
 
         var gatewayRate = Rate(gateway);
@@ -140,12 +167,16 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
             EndToEndSucceeded = succeeded.Count,
             EndToEndTasksPerS = endToEndRate,
             EndToEndLatencyMs = endToEndLatency,
-            StatementsPerTask = statementsPerTask,
-            CommitsPerTask = commitsPerTask,
-            DatabaseStatsUnavailable = statementsPerTask is null || commitsPerTask is null ? statsUnavailable ?? "no counters were read" : null,
+            StatementsPerTask = work?.StatementsPerTask,
+            CommitsPerTask = work?.CommitsPerTask,
+            NetStatementsPerTask = work?.NetStatementsPerTask,
+            NetCommitsPerTask = work?.NetCommitsPerTask,
+            BackgroundStatementsPerS = work?.BackgroundStatementsPerS,
+            BackgroundCommitsPerS = work?.BackgroundCommitsPerS,
+            DatabaseStatsUnavailable = work?.StatementsPerTask is null ? statsUnavailable ?? "no counters were read" : null,
             ErrorsByReason = all.Where(s => s.Error is not null).GroupBy(s => s.Error!).ToDictionary(g => g.Key, g => g.Count()),
             FailedAttempts = recorder.FailedAttemptsByReason(),
-            Targets = Targets(gatewayRate, directRate, endToEndRate, settings.PacedRate, paced),
+            Targets = Targets(gatewayRate, directRate, endToEndRate, settings.PacedRate, paced, work),
             Notes = notes,
         };
 
@@ -154,7 +185,22 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         return 0;
     }
 
-    private static List<TargetCheck> Targets(double? gatewayRate, double? directRate, double? endToEndRate, double pacedRate, IReadOnlyList<Submission> paced)
+    /// <summary>
+    /// The primary as of now: a phase that posts straight to a gateway must follow a change of primary
+    /// (a loaded machine can cost the primary its lease between phases), or it measures 503s.
+    /// </summary>
+    private async Task<Uri> PrimaryAsync(Uri previous, CancellationToken cancellationToken)
+    {
+        var (primary, view) = await context.Api.WaitForPrimaryAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        if (primary != previous)
+        {
+            context.Log($"The primary is now {Markup.Escape(view.Self.Id)} at {primary}.");
+        }
+
+        return primary;
+    }
+
+    private static List<TargetCheck> Targets(double? gatewayRate, double? directRate, double? endToEndRate, double pacedRate, IReadOnlyList<Submission> paced, DatabaseWork? work)
     {
         var p99 = LatencySummary.Of(paced.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)).P99;
         var ratio = gatewayRate is { } g && directRate is > 0 ? g / directRate.Value : (double?)null;
@@ -163,6 +209,11 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
             new("end-to-end throughput (submit -> Succeeded)", ">= 1000 tasks/s", $"{ReportWriter.Format(endToEndRate)} tasks/s", endToEndRate is { } e ? e >= 1000 : null),
             new("gateway vs straight to a worker", ">= 0.9x", $"{ReportWriter.Format(ratio is { } r ? Math.Round(r, 2) : null)}x ({ReportWriter.Format(gatewayRate)} vs {ReportWriter.Format(directRate)} tasks/s)", ratio is { } x ? x >= 0.9 : null),
             new($"submit latency p99 at {pacedRate:0} tasks/s", "< 100 ms at 200/s", $"{ReportWriter.Format(p99)} ms", p99 is { } p ? p < 100 : null),
+            new(
+                "database statements / commits per task, end to end",
+                $"fewer than Hangfire alone (~{HangfireStatementsPerJob} / ~{HangfireCommitsPerJob} measured here)",
+                work is null ? "n/a" : $"{ReportWriter.Format(work.StatementsPerTask)} / {ReportWriter.Format(work.CommitsPerTask)} (net of background {ReportWriter.Format(work.NetStatementsPerTask)} / {ReportWriter.Format(work.NetCommitsPerTask)})",
+                work?.StatementsPerTask is { } statements ? statements < HangfireStatementsPerJob && work.CommitsPerTask < HangfireCommitsPerJob : null),
         ];
     }
 
@@ -198,23 +249,93 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         return request;
     }
 
-    /// <summary>Waits until no echo task is Queued or Running, so the next phase starts on an idle cluster.</summary>
-    private async Task WaitUntilIdleAsync(TaskServerClient client, List<string> notes, string when, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until every task of (d) is final, reading newest-first pages of final echo tasks down to
+    /// the oldest of them: a few statements a round, where a GET per task would add a statement per task
+    /// and round to the figures being measured. The items carry finishedAt, so polling once a second
+    /// costs no precision.
+    /// </summary>
+    private async Task<List<TaskInfo>> WaitUntilFinalAsync(TaskServerClient client, IReadOnlyCollection<Guid> ids, List<string> notes, CancellationToken cancellationToken)
     {
+        var pending = ids.ToHashSet();
+        var finals = new List<TaskInfo>();
+        if (pending.Count == 0)
+        {
+            return finals;
+        }
+
+        var oldest = pending.Min();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(settings.DrainTimeout);
         try
         {
-            // Queued first: once none is queued, none becomes queued again (echo never retries), so an empty Running after it is final.
-            while ((await client.ListAsync("Queued", "echo", 1, cancellationToken: deadline.Token)).Items.Count > 0
-                || (await client.ListAsync("Running", "echo", 1, cancellationToken: deadline.Token)).Items.Count > 0)
+            while (true)
             {
+                foreach (var status in FinalStates)
+                {
+                    Guid? after = null;
+                    do
+                    {
+                        var page = await client.ListAsync(status, "echo", 500, after, deadline.Token);
+                        finals.AddRange(page.Items.Where(t => pending.Remove(t.Id)));
+                        after = page.Items.Count > 0 && page.Items[^1].Id.CompareTo(oldest) > 0 ? page.Next : null;
+                    }
+                    while (after is not null);
+                }
+
+                if (pending.Count == 0)
+                {
+                    return finals;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            notes.Add($"{pending.Count} tasks of (d) were not final after {settings.DrainTimeout.TotalSeconds:0} s.");
+            return finals;
+        }
+    }
+
+    /// <summary>
+    /// Waits until no echo task is Queued or Running, so the next phase starts on an idle cluster. Tasks
+    /// that stay Queued while nothing runs for <see cref="StrandedAfter"/> are stranded (their job lost or
+    /// failed): they are reported, not waited for.
+    /// </summary>
+    private async Task WaitUntilIdleAsync(TaskServerClient client, List<string> notes, string when, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.DrainTimeout);
+        var clock = new RunClock(context.Time);
+        var (lastQueued, stableSinceMs) = (-1, 0.0);
+        try
+        {
+            while (true)
+            {
+                var queued = (await client.ListAsync("Queued", "echo", 500, cancellationToken: deadline.Token)).Items.Count;
+                var running = (await client.ListAsync("Running", "echo", 500, cancellationToken: deadline.Token)).Items.Count;
+                if (queued == 0 && running == 0)
+                {
+                    return;
+                }
+
+                if (running > 0 || queued != lastQueued)
+                {
+                    (lastQueued, stableSinceMs) = (queued, clock.NowMs);
+                }
+                else if (clock.NowMs - stableSinceMs >= StrandedAfter.TotalMilliseconds)
+                {
+                    notes.Add($"{when}: {queued} echo tasks stayed Queued with nothing running for {StrandedAfter.TotalSeconds:0} s (stranded: their Hangfire job lost or failed); not waited for.");
+                    return;
+                }
+
                 await Task.Delay(IdlePoll, deadline.Token);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            notes.Add($"The echo backlog {when} had not drained after {settings.DrainTimeout.TotalSeconds:0} s; the next phase ran on a busy cluster.");
+            notes.Add($"{when}: the echo backlog had not drained after {settings.DrainTimeout.TotalSeconds:0} s; the next phase ran on a busy cluster.");
         }
     }
 }

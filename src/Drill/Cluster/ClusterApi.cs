@@ -14,8 +14,6 @@ internal sealed class ClusterApi(HttpClient http, ClusterEnv env)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(2);
 
-    public ClusterEnv Env => env;
-
     /// <summary>The gateway's view of the cluster, or null when it does not answer in time.</summary>
     public async Task<ClusterView?> GetClusterAsync(Uri gateway, CancellationToken cancellationToken)
     {

@@ -9,7 +9,7 @@ internal sealed class Drainer(TaskServerClient client)
     private static readonly TimeSpan Round = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The last state seen of every task (final or not); a task never found is absent.</summary>
-    public async Task<IReadOnlyDictionary<Guid, TaskInfo>> DrainAsync(IEnumerable<Guid> ids, TimeSpan deadline, IProgress<int>? finals, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<Guid, TaskInfo>> DrainAsync(IEnumerable<Guid> ids, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var seen = new ConcurrentDictionary<Guid, TaskInfo>();
         var pending = ids.Distinct().ToList();
@@ -37,7 +37,6 @@ internal sealed class Drainer(TaskServerClient client)
                         }
                     });
                 pending = [.. pending.Where(id => !(seen.TryGetValue(id, out var task) && task.IsFinal))];
-                finals?.Report(seen.Values.Count(t => t.IsFinal));
                 if (pending.Count > 0)
                 {
                     await Task.Delay(Round, timeout.Token);

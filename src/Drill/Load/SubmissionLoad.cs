@@ -36,9 +36,19 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
         return started.Task.WaitAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<Submission>> RunAsync(int count, double ratePerSecond, Func<int, TaskSpec> spec, CancellationToken cancellationToken)
+    /// <param name="giveUpAfter">
+    /// When set, submissions still unanswered this long after the start are abandoned and recorded as
+    /// errors: on an overloaded cluster the client's retries would otherwise stretch a timed phase for minutes.
+    /// </param>
+    public async Task<IReadOnlyList<Submission>> RunAsync(int count, double ratePerSecond, Func<int, TaskSpec> spec, CancellationToken cancellationToken, TimeSpan? giveUpAfter = null)
     {
         using var inFlight = new SemaphoreSlim(MaxInFlight);
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (giveUpAfter is { } limit)
+        {
+            abandon.CancelAfter(limit);
+        }
+
         var submissions = new Task<Submission>[count];
         var origin = clock.NowMs;
         for (var i = 0; i < count; i++)
@@ -51,7 +61,7 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
             }
 
             await inFlight.WaitAsync(cancellationToken);
-            submissions[i] = SubmitAsync(i, spec(i), inFlight, cancellationToken);
+            submissions[i] = SubmitAsync(i, spec(i), inFlight, abandon.Token, cancellationToken);
             if (Interlocked.Increment(ref startedCount) >= Volatile.Read(ref threshold))
             {
                 started.TrySetResult();
@@ -61,13 +71,13 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
         return await Task.WhenAll(submissions);
     }
 
-    private async Task<Submission> SubmitAsync(int index, TaskSpec spec, SemaphoreSlim inFlight, CancellationToken cancellationToken)
+    private async Task<Submission> SubmitAsync(int index, TaskSpec spec, SemaphoreSlim inFlight, CancellationToken abandon, CancellationToken cancellationToken)
     {
         var key = Guid.NewGuid().ToString("N");
         var sent = clock.NowMs;
         try
         {
-            var task = await client.SubmitAsync(spec.Type, spec.Payload, idempotencyKey: key, cancellationToken: cancellationToken);
+            var task = await client.SubmitAsync(spec.Type, spec.Payload, idempotencyKey: key, cancellationToken: abandon);
             var acknowledged = clock.NowMs;
             Interlocked.Increment(ref acknowledgedCount);
             return new Submission(index, spec.Type, sent, acknowledged, task.Id, recorder.GatewayOf(key), null);
@@ -75,9 +85,10 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
         catch (Exception e) when (e is TaskServerException or HttpRequestException or IOException or System.Text.Json.JsonException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // Refused for good, an answer cut off by the strike, or a cancellation that was not ours (a timeout
-            // the client did not turn into a retry): never acknowledged, so never owed.
-            return new Submission(index, spec.Type, sent, null, null, null, e.Message);
+            // Refused for good, an answer cut off by the strike, abandoned at the end of a timed phase, or a
+            // cancellation that was not ours (a timeout the client did not retry): never acknowledged, so never owed.
+            var error = abandon.IsCancellationRequested ? "abandoned: unanswered when the phase ended" : e.Message;
+            return new Submission(index, spec.Type, sent, null, null, null, error);
         }
         finally
         {

@@ -68,6 +68,16 @@ internal sealed record BenchReport
     /// <summary>pg_stat_database.xact_commit over the end-to-end phase / tasks.</summary>
     public required double? CommitsPerTask { get; init; }
 
+    /// <summary><see cref="StatementsPerTask"/> less the idle cluster's background rate over the phase.</summary>
+    public required double? NetStatementsPerTask { get; init; }
+
+    /// <summary><see cref="CommitsPerTask"/> less the idle cluster's background rate over the phase.</summary>
+    public required double? NetCommitsPerTask { get; init; }
+
+    public required double? BackgroundStatementsPerS { get; init; }
+
+    public required double? BackgroundCommitsPerS { get; init; }
+
     /// <summary>Why the database figures are missing, when they are.</summary>
     public required string? DatabaseStatsUnavailable { get; init; }
 

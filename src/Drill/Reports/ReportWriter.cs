@@ -9,7 +9,7 @@ namespace TaskServer.Drill.Reports;
 /// <summary>Writes a run's three files: report.json (for machines), report.md (for people), timeline.png.</summary>
 internal static class ReportWriter
 {
-    public static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
@@ -103,7 +103,7 @@ internal static class ReportWriter
         md.AppendLine(CultureInfo.InvariantCulture, $"| (d) end to end, submit -> Succeeded ({report.EndToEndSucceeded}/{report.EndToEndTasks}) | {Format(report.EndToEndTasksPerS)} | {report.EndToEndTasks - report.EndToEndSucceeded} | {Latency(report.EndToEndLatencyMs)} |");
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x.");
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the paced client's failed attempts: {Reasons(report.FailedAttempts)}.");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits; net of the idle cluster's background ({Format(report.BackgroundStatementsPerS)} statements/s, {Format(report.BackgroundCommitsPerS)} commits/s): {Format(report.NetStatementsPerTask)} statements, {Format(report.NetCommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}. DESIGN's reference for Hangfire alone on PostgreSQL: ~51-62 statements and ~25-29 commits per job.");
         Footer(md, report.Notes, []);
         return md.ToString();
     }

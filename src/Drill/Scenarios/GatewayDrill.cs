@@ -9,8 +9,6 @@ using TaskServer.Drill.Reports;
 
 namespace TaskServer.Drill.Scenarios;
 
-internal sealed record LoadSettings(double Rate, int Tasks, TimeSpan DrainTimeout);
-
 /// <summary>
 /// kill-primary and pause-primary: callback tasks stream in through the failover-aware client while
 /// the primary gateway is struck a third of the way through (SIGKILL, or SIGSTOP for a while then
@@ -62,7 +60,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
 
         context.Log($"Draining {submissions.Count(s => s.Acknowledged)} acknowledged tasks (up to {settings.DrainTimeout.TotalSeconds:0} s).");
         var drained = await new Drainer(client).DrainAsync(
-            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, null, cancellationToken);
+            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, cancellationToken);
         var figures = RunFigures.Compute(
             submissions,
             drained.ToDictionary(d => d.Key, d => new ObservedTask(d.Value.Status, d.Value.Attempt)),
@@ -152,7 +150,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
 
         await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500), $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
         Summary.Print(context, report);
-        return report.Passed ? 0 : 1;
+        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
     }
 
     /// <summary>Epochs rise one holder at a time: every failover event has its own, higher epoch, and the lease holds the last.</summary>
@@ -178,12 +176,14 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
     private async Task<(double StruckMs, double? PromotedMs, bool? SteppedDown)> StrikeAsync(
         SubmissionLoad load, Task loadRun, int pid, Uri primaryUrl, Uri backupUrl, RunClock clock, List<Marker> markers, CancellationToken cancellationToken)
     {
+        // Read beforehand: on a loaded machine a walk through /proc takes long enough to delay the strike.
+        var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
+
         // A third of the way through: enough acknowledgements before the strike to see the outage against.
         await Task.WhenAny(load.WhenStartedAsync(Math.Max(1, settings.Tasks / 3), cancellationToken), loadRun);
         double struckMs;
         if (pause is null)
         {
-            var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
             struckMs = clock.NowMs;
             NodeSignals.Send(tree, Signal.Kill);
             context.Log($"[red]SIGKILL[/] pid {pid} after {load.Started} submissions.");
@@ -191,7 +191,6 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
         }
         else
         {
-            var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
             struckMs = clock.NowMs;
             NodeSignals.Send(tree, Signal.Stop);
             context.Log($"[yellow]SIGSTOP[/] pid {pid} after {load.Started} submissions, for {pause.Value.TotalSeconds:0.#} s.");
@@ -204,7 +203,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
         {
             await Task.Delay(duration, cancellationToken);
             markers.Add(new Marker(clock.NowMs, "SIGCONT"));
-            NodeSignals.Send(await NodeSignals.TreeAsync(pid, cancellationToken), Signal.Continue);
+            NodeSignals.Send(tree, Signal.Continue);
             context.Log($"[yellow]SIGCONT[/] pid {pid}.");
             steppedDown = await SteppedDownAsync(primaryUrl, cancellationToken);
         }

@@ -26,6 +26,9 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
         var victim = view.Nodes.FirstOrDefault(n => NodeSignals.NameOf(n.Id) == workerName && n.Live)
             ?? throw new DrillException($"No live node named '{workerName}' in {primaryUrl}cluster (nodes: {string.Join(", ", view.Nodes.Select(n => n.Id))}).");
         var pid = await context.Signals.PidAsync(workerName, cancellationToken);
+
+        // Read beforehand: on a loaded machine a walk through /proc takes long enough to delay the strike.
+        var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
         context.Log($"Victim {Markup.Escape(victim.Id)} at {Markup.Escape(victim.Url)} (pid {pid}); primary {Markup.Escape(view.Self.Id)} at {primaryUrl}.");
 
         await using var sink = CallbackSink.Start();
@@ -50,7 +53,6 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
             notes.Add($"{victim.Id} showed no running task within {RunningWait.TotalSeconds:0} s; killed anyway.");
         }
 
-        var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
         var struckMs = clock.NowMs;
         NodeSignals.Send(tree, Signal.Kill);
         markers.Add(new Marker(struckMs, $"SIGKILL {workerName}"));
@@ -70,7 +72,7 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
         var submissions = await loadRun;
         context.Log($"Draining {submissions.Count(s => s.Acknowledged)} acknowledged tasks (up to {settings.DrainTimeout.TotalSeconds:0} s).");
         var drained = await new Drainer(client).DrainAsync(
-            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, null, cancellationToken);
+            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, cancellationToken);
         var figures = RunFigures.Compute(
             submissions,
             drained.ToDictionary(d => d.Key, d => new ObservedTask(d.Value.Status, d.Value.Attempt)),
@@ -135,7 +137,7 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
 
         await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500), $"kill-worker: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
         Summary.Print(context, report);
-        return report.Passed ? 0 : 1;
+        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
     }
 
     /// <summary>The victim's load once it is running something (so the kill orphans real work), or null if it never did in time.</summary>
