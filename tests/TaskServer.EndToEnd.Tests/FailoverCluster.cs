@@ -35,15 +35,36 @@ public sealed class FailoverCluster : IAsyncDisposable
     public static async Task<FailoverCluster> StartAsync(int workers, Func<PostgresDatabase, Dictionary<string, string>>? alphaSettings = null)
     {
         var database = await PostgresDatabase.CreateAsync();
-        var alpha = NodeProcess.Start(alphaSettings?.Invoke(database) ?? ClusterSettings.For(database, "Standalone", "alpha"));
-        await alpha.WaitUntilLiveAsync();
-        await GatewayCluster.WaitUntilPrimaryAsync(alpha);
-        var beta = NodeProcess.Start(ClusterSettings.For(database, "Standalone", "beta"));
-        var workerNodes = Enumerable.Range(1, workers).Select(i => NodeProcess.Start(ClusterSettings.For(database, "Worker", $"w{i}"))).ToList();
-        await Task.WhenAll(workerNodes.Append(beta).Select(n => n.WaitUntilLiveAsync()));
-        var cluster = new FailoverCluster(database, alpha, beta, workerNodes);
-        await new GatewayClusterProbe(alpha).WaitForHealthyWorkersAsync(2 + workers);
-        return cluster;
+        var started = new List<NodeProcess>();
+        try
+        {
+            var alpha = Started(NodeProcess.Start(alphaSettings?.Invoke(database) ?? ClusterSettings.For(database, "Standalone", "alpha")));
+            await alpha.WaitUntilLiveAsync();
+            await GatewayCluster.WaitUntilPrimaryAsync(alpha);
+            var beta = Started(NodeProcess.Start(ClusterSettings.For(database, "Standalone", "beta")));
+            var workerNodes = Enumerable.Range(1, workers).Select(i => Started(NodeProcess.Start(ClusterSettings.For(database, "Worker", $"w{i}")))).ToList();
+            await Task.WhenAll(workerNodes.Append(beta).Select(n => n.WaitUntilLiveAsync()));
+            var cluster = new FailoverCluster(database, alpha, beta, workerNodes);
+            await new GatewayClusterProbe(alpha).WaitForHealthyWorkersAsync(2 + workers);
+            return cluster;
+        }
+        catch
+        {
+            // A cluster that never came up still holds processes and database connections the next tests need.
+            foreach (var node in started)
+            {
+                await node.DisposeAsync();
+            }
+
+            await database.DisposeAsync();
+            throw;
+        }
+
+        NodeProcess Started(NodeProcess node)
+        {
+            started.Add(node);
+            return node;
+        }
     }
 
     /// <summary>The registry id of a node by its name ("alpha", "w1").</summary>

@@ -30,9 +30,19 @@ public sealed class GatewayCluster : IAsyncDisposable
             .Select(i => NodeProcess.Start(ClusterSettings.For(database, "Worker", $"w{i}", ("Node:Capacity", "4"))))
             .ToList();
         var cluster = new GatewayCluster(database, gateway, workerNodes);
-        await Task.WhenAll(workerNodes.Append(gateway).Select(n => n.WaitUntilLiveAsync()));
-        await WaitUntilPrimaryAsync(gateway);
-        await cluster.WaitForHealthyWorkersAsync(workers);
+        try
+        {
+            await Task.WhenAll(workerNodes.Append(gateway).Select(n => n.WaitUntilLiveAsync()));
+            await WaitUntilPrimaryAsync(gateway);
+            await cluster.WaitForHealthyWorkersAsync(workers);
+        }
+        catch
+        {
+            // A cluster that never came up still holds processes and database connections the next tests need.
+            await cluster.DisposeAsync();
+            throw;
+        }
+
         return cluster;
     }
 
