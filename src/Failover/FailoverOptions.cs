@@ -32,6 +32,12 @@ public sealed class FailoverOptions
     /// <summary>A queued task with no job this long after its creation lost its job to a crash.</summary>
     public TimeSpan OrphanAge { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often the primary walks the active tasks looking for ones whose job ended without their attempt ending;
+    /// such a task is requeued when two walks in a row find it so.
+    /// </summary>
+    public TimeSpan StrandedCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Set by the host: this gateway's registry id and URL.</summary>
     public string NodeId { get; set; } = "";
 
@@ -49,6 +55,7 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
         Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);
         Check(options.OrphanAge, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:OrphanAge", failures);
+        Check(options.StrandedCheckInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:StrandedCheckInterval", failures);
         if (options.FailureThreshold is < 1 or > 100)
         {
             failures.Add($"Failover:FailureThreshold must be between 1 and 100 (was {options.FailureThreshold}).");

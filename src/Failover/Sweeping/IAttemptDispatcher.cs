@@ -8,4 +8,20 @@ public interface IAttemptDispatcher
 
     /// <summary>Deletes a superseded attempt's job, so it neither runs nor lingers in the dashboard.</summary>
     void Abandon(string jobId);
+
+    /// <summary>Where an attempt's job stands now.</summary>
+    JobFate Inspect(string jobId);
+}
+
+/// <summary>An attempt's job as the job store sees it.</summary>
+public enum JobFate
+{
+    /// <summary>Waiting (enqueued, scheduled, awaiting) or being processed: it will still run or finish.</summary>
+    Pending,
+    Succeeded,
+    Failed,
+    Deleted,
+
+    /// <summary>No such job (expired, or lost with its storage).</summary>
+    Missing,
 }

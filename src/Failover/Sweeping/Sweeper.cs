@@ -14,8 +14,11 @@ namespace TaskServer.Failover.Sweeping;
 /// than WorkerTimeout are dead; their Queued and Running tasks are requeued onto live workers chosen by
 /// the balancing policy (each with a new attempt token, so a late write of the dead attempt is refused),
 /// and the dead worker is evicted once it owns nothing. Queued tasks that never got a job (a crash
-/// between the two writes of intake) get one. Every write carries the fence: a deposed primary's sweep
-/// changes nothing.
+/// between the two writes of intake) get one. Active tasks whose job ended without their attempt ending
+/// (a job that failed before it could start the attempt, say, because the database refused connections)
+/// are stranded: the sweeper walks the active tasks every StrandedCheckInterval and requeues those found
+/// stranded on two walks in a row, with the same token and job, so a task caught between two writes of a
+/// live attempt is left alone. Every write carries the fence: a deposed primary's sweep changes nothing.
 /// </summary>
 internal sealed partial class Sweeper(
     INodeRegistry registry,
@@ -29,6 +32,14 @@ internal sealed partial class Sweeper(
     ILogger<Sweeper> logger) : BackgroundService
 {
     private const int Batch = 200;
+
+    // Each candidate costs a job-store lookup, so the walk takes a smaller page than the other sweeps.
+    private const int StrandedPage = 100;
+
+    private Guid? strandedCursor;
+    private long nextStrandedWalk;
+    private Dictionary<Guid, (Guid Token, string JobId)> strandedOnLastWalk = [];
+    private Dictionary<Guid, (Guid Token, string JobId)> strandedOnThisWalk = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -76,7 +87,62 @@ internal sealed partial class Sweeper(
                 }
             }
         }
+
+        await RequeueStrandedAsync(fence, settings, cancellationToken);
     }
+
+    /// <summary>One page of the walk over active tasks per sweep; a new walk starts StrandedCheckInterval after the last ended.</summary>
+    private async Task RequeueStrandedAsync(Fence fence, FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        if (strandedCursor is null && timeProvider.GetTimestamp() < nextStrandedWalk)
+        {
+            return;
+        }
+
+        var page = await tasks.ListActiveWithJobAsync(strandedCursor, StrandedPage, cancellationToken);
+        foreach (var task in page)
+        {
+            var fate = dispatcher.Inspect(task.JobId!);
+            if (!IsStranded(task.Status, fate))
+            {
+                continue;
+            }
+
+            var sighting = (task.AttemptToken, task.JobId!);
+            if (strandedOnLastWalk.TryGetValue(task.Id, out var earlier) && earlier == sighting)
+            {
+                LogStranded(task.Id, task.Status, fate, task.JobId!);
+                if (!await RequeueAsync(task, excluded: null, "stranded on worker", fence, cancellationToken))
+                {
+                    return;
+                }
+            }
+            else
+            {
+                strandedOnThisWalk[task.Id] = sighting;
+            }
+        }
+
+        strandedCursor = page.Count == StrandedPage ? page[^1].Id : null;
+        if (strandedCursor is null)
+        {
+            strandedOnLastWalk = strandedOnThisWalk;
+            strandedOnThisWalk = [];
+            nextStrandedWalk = timeProvider.GetTimestamp() + (long)(settings.StrandedCheckInterval.TotalSeconds * timeProvider.TimestampFrequency);
+        }
+    }
+
+    /// <summary>
+    /// A queued task's job must still be due to run; a running task's job must not have failed or vanished. A running
+    /// task whose job succeeded or was deleted is left alone: a re-delivered job ends at once while the first run of
+    /// the attempt goes on, and a cancel deletes the job just before it records the cancellation.
+    /// </summary>
+    internal static bool IsStranded(TaskState status, JobFate fate) => status switch
+    {
+        TaskState.Queued => fate != JobFate.Pending,
+        TaskState.Running => fate is JobFate.Failed or JobFate.Missing,
+        _ => false,
+    };
 
     /// <summary>False when the fence no longer holds: this node was deposed and must stop sweeping.</summary>
     private async Task<bool> RequeueFromAsync(NodeRecord dead, Fence fence, CancellationToken cancellationToken)
@@ -84,30 +150,9 @@ internal sealed partial class Sweeper(
         var orphaned = await tasks.ListActiveByWorkerAsync(dead.NodeId, Batch, cancellationToken);
         foreach (var task in orphaned)
         {
-            var target = picker.Pick(excluded: dead.NodeId);
-            if (target is null)
+            if (!await RequeueAsync(task, dead.NodeId, "dead worker", fence, cancellationToken))
             {
-                LogNoLiveWorker(task.Id, dead.NodeId);
-                return true;
-            }
-
-            var nextToken = Guid.NewGuid();
-            var requeued = await tasks.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, target.NodeId, nextToken, fence), cancellationToken);
-            switch (requeued.Outcome)
-            {
-                case TransitionOutcome.Fenced:
-                    LogFenced(task.Id, fence.Epoch);
-                    return false;
-                case TransitionOutcome.Applied:
-                    var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId);
-                    await tasks.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
-                    if (task.JobId is { } abandoned)
-                    {
-                        dispatcher.Abandon(abandoned);
-                    }
-
-                    LogRequeued(task.Id, dead.NodeId, target.NodeId, requeued.Task!.Attempt, fence.Epoch);
-                    break;
+                return false;
             }
         }
 
@@ -129,8 +174,40 @@ internal sealed partial class Sweeper(
         return true;
     }
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Requeued task {TaskId} from dead worker {DeadWorker} to {Worker} as attempt {Attempt} (epoch {Epoch})")]
-    private partial void LogRequeued(Guid taskId, string deadWorker, string worker, int attempt, long epoch);
+    /// <summary>Moves the task to a new attempt token on a live worker and gives it a job; false when the fence no longer holds.</summary>
+    private async Task<bool> RequeueAsync(TaskRecord task, string? excluded, string reason, Fence fence, CancellationToken cancellationToken)
+    {
+        var target = picker.Pick(excluded);
+        if (target is null)
+        {
+            LogNoLiveWorker(task.Id, task.Worker);
+            return true;
+        }
+
+        var nextToken = Guid.NewGuid();
+        var requeued = await tasks.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, target.NodeId, nextToken, fence), cancellationToken);
+        switch (requeued.Outcome)
+        {
+            case TransitionOutcome.Fenced:
+                LogFenced(task.Id, fence.Epoch);
+                return false;
+            case TransitionOutcome.Applied:
+                var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId);
+                await tasks.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
+                if (task.JobId is { } abandoned)
+                {
+                    dispatcher.Abandon(abandoned);
+                }
+
+                LogRequeued(task.Id, reason, task.Worker, target.NodeId, requeued.Task!.Attempt, fence.Epoch);
+                break;
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Requeued task {TaskId} from {Reason} {PreviousWorker} to {Worker} as attempt {Attempt} (epoch {Epoch})")]
+    private partial void LogRequeued(Guid taskId, string reason, string? previousWorker, string worker, int attempt, long epoch);
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Evicted worker {Worker}, silent for {Age} (epoch {Epoch})")]
     private partial void LogEvicted(string worker, TimeSpan age, long epoch);
@@ -138,11 +215,14 @@ internal sealed partial class Sweeper(
     [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Sweep write for task {TaskId} fenced: epoch {Epoch} is no longer the primary's")]
     private partial void LogFenced(Guid? taskId, long epoch);
 
-    [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "No live worker to take task {TaskId} from dead worker {DeadWorker}; retrying next sweep")]
-    private partial void LogNoLiveWorker(Guid taskId, string deadWorker);
+    [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "No live worker to take task {TaskId} from {PreviousWorker}; retrying next sweep")]
+    private partial void LogNoLiveWorker(Guid taskId, string? previousWorker);
 
     [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "Task {TaskId} had no job; enqueued on its worker {Worker}")]
     private partial void LogOrphanEnqueued(Guid taskId, string worker);
+
+    [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "Task {TaskId} is {Status} but its job {JobId} is {Fate}: stranded, requeuing it")]
+    private partial void LogStranded(Guid taskId, TaskState status, JobFate fate, string jobId);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Warning, Message = "Sweep failed")]
     private partial void LogSweepFailed(Exception exception);

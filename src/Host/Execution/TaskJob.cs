@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hangfire;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Node;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Host.Execution;
@@ -26,8 +27,22 @@ public sealed partial class TaskJob(
     ILogger<TaskJob> logger)
 {
     [JobDisplayName("task {0}")]
-    [AutomaticRetry(Attempts = 0)]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [1, 2, 5, 10, 15, 30, 60, 60, 120, 300], OnlyOn = [typeof(TaskStoreUnavailableException)])]
     public async Task RunAsync(Guid taskId, Guid attemptToken, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunAttemptAsync(taskId, attemptToken, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not (AttemptFailedException or OperationCanceledException) && StorageErrors.IsUnavailable(exception))
+        {
+            // Without this the job would fail for good and leave the task Queued (or Running) with nobody to move it on.
+            LogStoreUnavailable(exception, taskId);
+            throw new TaskStoreUnavailableException($"Task {taskId}: the database was out of reach; Hangfire retries this job.", exception);
+        }
+    }
+
+    private async Task RunAttemptAsync(Guid taskId, Guid attemptToken, CancellationToken cancellationToken)
     {
         // Outcome writes must land even while the host is stopping (the attempt ran); they are bounded by the host's end.
         var writes = lifetime.ApplicationStopped;
@@ -107,8 +122,11 @@ public sealed partial class TaskJob(
         catch (Exception exception)
         {
             metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "failed");
-            await RetryOrFailAsync(task, attemptToken, Describe(exception), writes);
-            throw;
+            var error = Describe(exception);
+            await RetryOrFailAsync(task, attemptToken, error, writes);
+
+            // Wrapped so that Hangfire marks the job failed without retrying it, whatever the handler threw.
+            throw new AttemptFailedException($"Attempt {task.Attempt} of task {taskId} failed: {error}", exception);
         }
     }
 
@@ -143,6 +161,9 @@ public sealed partial class TaskJob(
 
     private static string Describe(Exception exception) =>
         exception is TaskHandlerException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Task {TaskId}: the database was out of reach during its attempt; the job will be retried")]
+    private partial void LogStoreUnavailable(Exception exception, Guid taskId);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Attempt of task {TaskId} dropped: {Outcome} (task is {Status})")]
     private partial void LogAttemptSuperseded(Guid taskId, TransitionOutcome outcome, TaskState? status);

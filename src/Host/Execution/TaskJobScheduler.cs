@@ -11,7 +11,7 @@ namespace TaskServer.Host.Execution;
 /// intake and retries, a live worker's for the primary's requeues.
 /// </summary>
 /// <remarks>Hangfire's client API is synchronous: each call blocks the caller for one storage transaction.</remarks>
-public sealed class TaskJobScheduler(IBackgroundJobClient jobs, NodeIdentity node) : IAttemptDispatcher
+public sealed class TaskJobScheduler(IBackgroundJobClient jobs, JobStorage storage, NodeIdentity node) : IAttemptDispatcher
 {
     /// <summary>Enqueues the attempt on this worker now, or schedules it after <paramref name="delay"/>; returns the job id.</summary>
     public string Schedule(Guid taskId, Guid attemptToken, TimeSpan delay) => Create(taskId, attemptToken, node.Queue, delay);
@@ -21,6 +21,17 @@ public sealed class TaskJobScheduler(IBackgroundJobClient jobs, NodeIdentity nod
 
     /// <summary>Deletes an attempt's job (a cancelled task's, or a superseded one's); if it is running, Hangfire cancels the handler's token.</summary>
     public void Abandon(string jobId) => jobs.Delete(jobId);
+
+    public JobFate Inspect(string jobId)
+    {
+        using var connection = storage.GetConnection();
+        var state = connection.GetJobData(jobId)?.State;
+        return state is null ? JobFate.Missing
+            : state == SucceededState.StateName ? JobFate.Succeeded
+            : state == FailedState.StateName ? JobFate.Failed
+            : state == DeletedState.StateName ? JobFate.Deleted
+            : JobFate.Pending;
+    }
 
     private string Create(Guid taskId, Guid attemptToken, string queue, TimeSpan delay)
     {

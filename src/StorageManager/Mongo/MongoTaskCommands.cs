@@ -173,6 +173,21 @@ internal static class MongoTaskCommands
         { "$expr", new BsonDocument("$lte", new BsonArray { "$" + TaskField.CreatedAt, NowMinus(minimumAge) }) },
     };
 
+    internal static BsonDocument ActiveWithJobFilter(Guid? after)
+    {
+        var filter = new BsonDocument
+        {
+            { TaskField.Status, ActiveStates() },
+            { TaskField.JobId, new BsonDocument("$ne", BsonNull.Value) },
+        };
+        if (after is { } cursor)
+        {
+            filter.Add(TaskField.Id, new BsonDocument("$gt", Binary(cursor)));
+        }
+
+        return filter;
+    }
+
     private static BsonDocument RunningCountsOne => new("$cond", new BsonArray
     {
         new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Running) }),

@@ -91,6 +91,11 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
             Tasks.Find(MongoTaskCommands.WithoutJobFilter(minimumAge)).Sort(MongoTaskCommands.EarliestCreatedFirst).Limit(limit),
             cancellationToken);
 
+    public Task<IReadOnlyList<TaskRecord>> ListActiveWithJobAsync(Guid? after, int limit, CancellationToken cancellationToken) =>
+        ToListAsync(
+            Tasks.Find(MongoTaskCommands.ActiveWithJobFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
+            cancellationToken);
+
     /// <summary>One conditional write; on a miss, the task as it stands tells a conflict from an unknown id.</summary>
     private async Task<TransitionResult> TransitionAsync(IClientSessionHandle? session, TaskTransition transition, CancellationToken cancellationToken)
     {

@@ -66,6 +66,9 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         );
         CREATE INDEX failovers_by_lease ON {tables.Failovers} (lease_name, promoted_at DESC);
         """,
+        $"""
+        CREATE INDEX tasks_active_by_id ON {tables.Tasks} (id) WHERE status IN ('Queued', 'Running');
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

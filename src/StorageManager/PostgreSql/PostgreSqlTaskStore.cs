@@ -179,6 +179,15 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return await ReadAllAsync(command, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<TaskRecord>> ListActiveWithJobAsync(Guid? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {Columns} FROM {tables.Tasks} WHERE status IN ('Queued', 'Running') AND job_id IS NOT NULL AND id > @after ORDER BY id LIMIT @limit");
+        command.Parameters.AddWithValue("after", after ?? Guid.Empty);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
     private static (string Assignments, string? ExtraCondition) Describe(TaskTransition transition, NpgsqlParameterCollection parameters)
     {
         switch (transition)

@@ -27,6 +27,12 @@ public interface ITaskStore
 
     /// <summary>Queued tasks with no job, older than <paramref name="minimumAge"/> by the database clock.</summary>
     Task<IReadOnlyList<TaskRecord>> ListWithoutJobAsync(TimeSpan minimumAge, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Queued and Running tasks that have a job, in id order after <paramref name="after"/> (exclusive): the
+    /// sweeper walks them to find tasks whose job ended without their attempt ending.
+    /// </summary>
+    Task<IReadOnlyList<TaskRecord>> ListActiveWithJobAsync(Guid? after, int limit, CancellationToken cancellationToken);
 }
 
 public readonly record struct ActiveCounts(int Queued, int Running);

@@ -356,6 +356,47 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task Active_tasks_with_a_job_are_walked_in_id_order_after_a_cursor()
+    {
+        var withoutJob = await CreateAsync();
+        var queued = await CreateAsync();
+        var running = await CreateAsync();
+        var done = await CreateAsync();
+        foreach (var task in new[] { queued, running, done })
+        {
+            await Store.AttachJobAsync(task.Id, task.AttemptToken, $"job-{task.Id}", Ct);
+        }
+
+        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, "worker-a"), Ct);
+        await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, "worker-a"), Ct);
+        await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
+
+        var all = await WalkAsync(limit: 3);
+        var afterQueued = await Store.ListActiveWithJobAsync(queued.Id, 10_000, Ct);
+
+        Assert.Contains(all, t => t.Id == queued.Id && t.JobId == $"job-{queued.Id}");
+        Assert.Contains(all, t => t.Id == running.Id && t.Status == TaskState.Running);
+        Assert.DoesNotContain(all, t => t.Id == withoutJob.Id || t.Id == done.Id);
+        Assert.Equal(all.Count, all.Select(t => t.Id).Distinct().Count());
+        Assert.DoesNotContain(afterQueued, t => t.Id == queued.Id);
+        Assert.Contains(afterQueued, t => t.Id == running.Id);
+
+        // Page by page, as the sweeper walks them: every page continues after the last id of the previous one.
+        async Task<List<TaskRecord>> WalkAsync(int limit)
+        {
+            var seen = new List<TaskRecord>();
+            Guid? cursor = null;
+            while (await Store.ListActiveWithJobAsync(cursor, limit, Ct) is { Count: > 0 } page)
+            {
+                seen.AddRange(page);
+                cursor = page[^1].Id;
+            }
+
+            return seen;
+        }
+    }
+
+    [Fact]
     public async Task Requeue_under_the_current_epoch_moves_a_running_task_to_a_new_attempt_on_another_worker()
     {
         var fence = await HoldLeaseAsync();

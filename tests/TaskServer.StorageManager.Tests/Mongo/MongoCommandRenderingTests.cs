@@ -262,6 +262,17 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
+    public void Active_tasks_with_a_job_are_walked_in_id_order_from_a_cursor()
+    {
+        AssertBson(
+            """{ status: { $in: ["Queued", "Running"] }, jobId: { $ne: null }, _id: { $gt: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b") } }""",
+            MongoTaskCommands.ActiveWithJobFilter(Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")));
+        AssertBson(
+            """{ status: { $in: ["Queued", "Running"] }, jobId: { $ne: null } }""",
+            MongoTaskCommands.ActiveWithJobFilter(after: null));
+    }
+
+    [Fact]
     public void Lease_acquire_filter_accepts_a_missing_or_expired_lease()
     {
         AssertBson(
