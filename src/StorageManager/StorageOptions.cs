@@ -26,6 +26,13 @@ public sealed class StorageOptions
 
     /// <summary>Hangfire's PostgreSQL schema, or its MongoDB collection prefix.</summary>
     public string HangfireSchema { get; set; } = "hangfire";
+
+    /// <summary>
+    /// PostgreSQL: the most connections each of a node's two pools (task store, Hangfire) opens. Npgsql's own
+    /// default, 100 per pool, let four nodes ask for 800 connections of a server that allows 300; when the
+    /// server refused, jobs failed before their tasks could start. A full pool makes callers wait instead.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = 20;
 }
 
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
@@ -51,6 +58,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.Provider == StorageProvider.PostgreSql && !IsIdentifier(options.Schema))
         {
             failures.Add($"Storage:Schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*), was '{options.Schema}'.");
+        }
+
+        if (options.MaxPoolSize is < 2 or > 1000)
+        {
+            failures.Add($"Storage:MaxPoolSize must be between 2 and 1000 (was {options.MaxPoolSize}).");
         }
 
         if (!IsIdentifier(options.HangfireSchema) || options.HangfireSchema == options.Schema)

@@ -36,6 +36,19 @@ public sealed class StorageOptionsValidatorTests
         Assert.Contains("Storage:Schema", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1001)]
+    public void A_pool_size_out_of_range_is_named_in_the_failure(int size)
+    {
+        var options = new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = "Host=db", MaxPoolSize = size };
+
+        var result = validator.Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Storage:MaxPoolSize", result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void An_undefined_provider_is_refused()
     {
