@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
 using TaskServer.Host.Auth;
+using TaskServer.Host.Cluster;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.Host.Node;
@@ -205,6 +206,7 @@ internal static class NodeComposition
             return ValueTask.CompletedTask;
         }));
         services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
+        services.AddSingleton<ClusterViewBuilder>();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))
