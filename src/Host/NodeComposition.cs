@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Cluster;
+using TaskServer.Host.Dashboard;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.Host.Node;
@@ -154,6 +155,7 @@ internal static class NodeComposition
             });
 
             var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            ClusterDashboard.AddClusterPage();
             app.UseHangfireDashboard("/hangfire", new DashboardOptions
             {
                 DashboardTitle = "TaskServer",
