@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
 using TaskServer.Host.Auth;
+using TaskServer.Host.Cluster;
+using TaskServer.Host.Dashboard;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.Host.Node;
@@ -153,6 +155,7 @@ internal static class NodeComposition
             });
 
             var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            ClusterDashboard.AddClusterPage();
             app.UseHangfireDashboard("/hangfire", new DashboardOptions
             {
                 DashboardTitle = "TaskServer",
@@ -205,6 +208,7 @@ internal static class NodeComposition
             return ValueTask.CompletedTask;
         }));
         services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
+        services.AddSingleton<ClusterViewBuilder>();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))

@@ -9,13 +9,10 @@ namespace TaskServer.EndToEnd.Tests;
 [Collection(StandaloneNodeGroup.Name)]
 public sealed class DashboardBrowserTests(StandaloneFixture cluster)
 {
-    /// <summary>Debian's package; Playwright's own browser builds cannot be downloaded here.</summary>
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task Without_credentials_the_browser_gets_401_from_the_dashboard()
     {
-        await using var browser = await LaunchAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync();
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
 
@@ -39,88 +36,20 @@ public sealed class DashboardBrowserTests(StandaloneFixture cluster)
     [Fact]
     public async Task With_admin_credentials_the_browser_shows_the_worker_its_queue_and_the_succeeded_task()
     {
-        await using var browser = await LaunchAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync();
         var id = await cluster.Api.SubmitAcceptedAsync("""{"type":"echo","payload":"browser"}""");
         var worker = (await cluster.Api.WaitForStatusAsync(id, "Succeeded")).GetProperty("worker").GetString()!;
-        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            HttpCredentials = new HttpCredentials { Username = "admin", Password = ClusterSettings.AdminKey },
-        });
+        await using var context = await browser.NewAdminContextAsync();
         var page = await context.NewPageAsync();
 
         var servers = await page.GotoAsync($"{cluster.Node.Url}/hangfire/servers");
         Assert.Equal(200, servers?.Status);
         await Assertions.Expect(page.Locator("body")).ToContainTextAsync(worker);
         await Assertions.Expect(page.Locator("body")).ToContainTextAsync(worker.Replace('-', '_'));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("servers.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ScreenshotPath("servers.png"), FullPage = true });
 
         var succeeded = await page.GotoAsync($"{cluster.Node.Url}/hangfire/jobs/succeeded");
         Assert.Equal(200, succeeded?.Status);
         await Assertions.Expect(page.Locator("body")).ToContainTextAsync($"task {id}");
-    }
-
-    private static async Task<LaunchedBrowser> LaunchAsync()
-    {
-        if (!File.Exists(Chromium))
-        {
-            Assert.Skip($"{Chromium} is not installed (Debian package 'chromium'; .ci/run installs it).");
-        }
-
-        var playwright = await Playwright.CreateAsync();
-        try
-        {
-            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args =
-                [
-                    // Tests run as root, where Chromium's sandbox cannot start.
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    // Nothing but the node on loopback may be contacted.
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            });
-            return new LaunchedBrowser(playwright, browser);
-        }
-        catch
-        {
-            playwright.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Under artifacts/dashboard at the repository root (git-ignored), wherever the test runs from.</summary>
-    private static string ScreenshotPath(string name)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TaskServer.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        if (directory is null)
-        {
-            throw new InvalidOperationException("TaskServer.sln not found above " + AppContext.BaseDirectory);
-        }
-
-        var artifacts = Directory.CreateDirectory(Path.Combine(directory.FullName, "artifacts", "dashboard"));
-        return Path.Combine(artifacts.FullName, name);
-    }
-
-    private sealed class LaunchedBrowser(IPlaywright playwright, IBrowser browser) : IAsyncDisposable
-    {
-        public IBrowser Browser => browser;
-
-        public async ValueTask DisposeAsync()
-        {
-            await browser.DisposeAsync();
-            playwright.Dispose();
-        }
     }
 }

@@ -1,16 +1,15 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using TaskServer.LoadManager.Routing;
-using Yarp.ReverseProxy;
 
 namespace TaskServer.LoadManager.Balancing;
 
 /// <summary>A gateway is ready when it can place a task: at least one worker passes YARP's health checks.</summary>
-internal sealed class HealthyWorkersHealthCheck(IProxyStateLookup proxyState) : IHealthCheck
+internal sealed class HealthyWorkersHealthCheck(WorkerRouting routing) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var healthy = proxyState.TryGetCluster(TaskRoutes.WorkersCluster, out var cluster) ? cluster.DestinationsState.AvailableDestinations.Count : 0;
-        var all = cluster?.Destinations.Count ?? 0;
+        var workers = routing.Snapshot();
+        var healthy = workers.Values.Count(w => w.Routed);
+        var all = workers.Count;
         var data = new Dictionary<string, object> { ["healthy"] = healthy, ["known"] = all };
         return Task.FromResult(healthy > 0
             ? HealthCheckResult.Healthy($"{healthy} of {all} workers healthy", data)
