@@ -42,7 +42,7 @@ internal static class NodeComposition
             // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
             if (context.Exception is { } exception && StorageErrors.IsUnavailable(exception))
             {
-                context.ProblemDetails.Type = Problems.TypePrefix + "storage-unavailable";
+                context.ProblemDetails.Type = ProblemType.StorageUnavailable.Urn;
                 context.ProblemDetails.Title = "The database cannot be reached.";
                 context.ProblemDetails.Detail = "Retry later.";
                 context.HttpContext.Response.Headers.RetryAfter = "1";
