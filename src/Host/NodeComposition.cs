@@ -3,6 +3,7 @@ using Hangfire.Common;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
+using TaskServer.Host.ApiDescription;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
@@ -116,6 +117,7 @@ internal static class NodeComposition
             app.UseAuthorization();
             app.MapTaskApi();
             app.MapClusterView();
+            app.MapApiDocument();
             var execution = app.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value;
             var admission = app.Services.GetRequiredService<Admission>();
             app.MapReverseProxy(proxy =>
@@ -205,6 +207,7 @@ internal static class NodeComposition
             return ValueTask.CompletedTask;
         }));
         services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
+        services.AddApiDocument();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))
