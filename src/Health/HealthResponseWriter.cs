@@ -15,26 +15,32 @@ internal static class HealthResponseWriter
         tracker.Record(endpoint, report);
         context.Response.ContentType = "application/json; charset=utf-8";
         var availability = tracker.Snapshot();
-        var body = new
-        {
-            status = report.Status.ToString(),
-            durationMs = report.TotalDuration.TotalMilliseconds,
-            checks = report.Entries.Select(entry => new
-            {
-                name = entry.Key,
-                status = entry.Value.Status.ToString(),
-                durationMs = entry.Value.Duration.TotalMilliseconds,
-                description = entry.Value.Description,
-                data = entry.Value.Data.Count == 0 ? null : entry.Value.Data,
-            }),
-            availability = new
-            {
-                startedAt = availability.StartedAt,
-                uptimeSeconds = Math.Round(availability.Uptime.TotalSeconds, 1),
-                endpoints = availability.Endpoints,
-                lastFailure = availability.LastFailure,
-            },
-        };
+        var body = new HealthAnswer(
+            report.Status.ToString(),
+            report.TotalDuration.TotalMilliseconds,
+            [.. report.Entries.Select(entry => new HealthCheckAnswer(
+                entry.Key,
+                entry.Value.Status.ToString(),
+                entry.Value.Duration.TotalMilliseconds,
+                entry.Value.Description,
+                entry.Value.Data.Count == 0 ? null : entry.Value.Data))],
+            new AvailabilityAnswer(availability.StartedAt, Math.Round(availability.Uptime.TotalSeconds, 1), availability.Endpoints, availability.LastFailure));
         return JsonSerializer.SerializeAsync(context.Response.Body, body, Json, context.RequestAborted);
     };
 }
+
+/// <summary>The body of every health endpoint, healthy (200) or not (503).</summary>
+/// <param name="Status">Healthy, Degraded or Unhealthy.</param>
+/// <param name="DurationMs">How long the checks took.</param>
+/// <param name="Checks">The checks this endpoint ran (none for /health/live).</param>
+/// <param name="Availability">What this node's health endpoints have answered since it started.</param>
+public sealed record HealthAnswer(string Status, double DurationMs, IReadOnlyList<HealthCheckAnswer> Checks, AvailabilityAnswer Availability);
+
+/// <param name="Name">database, hangfire, workers or primary.</param>
+/// <param name="Status">Healthy, Degraded or Unhealthy.</param>
+/// <param name="Data">What the check measured, when it says (for example the number of healthy workers).</param>
+public sealed record HealthCheckAnswer(string Name, string Status, double DurationMs, string? Description, IReadOnlyDictionary<string, object>? Data);
+
+/// <param name="Endpoints">Passed and failed answers per endpoint (live, ready, worker, primary).</param>
+/// <param name="LastFailure">The last unhealthy answer, if any.</param>
+public sealed record AvailabilityAnswer(DateTimeOffset StartedAt, double UptimeSeconds, IReadOnlyDictionary<string, EndpointAvailability> Endpoints, LastFailure? LastFailure);

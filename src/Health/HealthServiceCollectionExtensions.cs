@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using TaskServer.Health.Availability;
@@ -11,6 +12,9 @@ public static class HealthServiceCollectionExtensions
 {
     /// <summary>The meter every TaskServer module records into.</summary>
     public const string MeterName = "TaskServer";
+
+    /// <summary>The API description's tag of the health endpoints.</summary>
+    public const string HealthTag = "Health";
 
     /// <summary>
     /// Health checks for <c>/health/ready</c> (the database, plus what the caller adds for its role) and
@@ -24,15 +28,36 @@ public static class HealthServiceCollectionExtensions
             .AddCheck<PrimaryStatusHealthCheck>("primary", tags: [HealthTags.Primary]);
     }
 
-    /// <summary><c>/health/live</c> (the process answers), <c>/health/ready</c>, <c>/health/worker</c> and <c>/health/primary</c>; 503 when unhealthy.</summary>
+    /// <summary>
+    /// <c>/health/live</c> (the process answers), <c>/health/ready</c>, <c>/health/worker</c> and <c>/health/primary</c>;
+    /// 503 when unhealthy. Each carries its description for the API document, with the body it writes (<see cref="HealthAnswer"/>).
+    /// </summary>
     public static IEndpointRouteBuilder MapTaskServerHealth(this IEndpointRouteBuilder endpoints)
     {
         var tracker = endpoints.ServiceProvider.GetRequiredService<AvailabilityTracker>();
-        endpoints.MapHealthChecks("/health/live", Options("live", tracker, _ => false));
-        endpoints.MapHealthChecks("/health/ready", Options("ready", tracker, check => check.Tags.Contains(HealthTags.Ready)));
-        endpoints.MapHealthChecks("/health/worker", Options("worker", tracker, check => check.Tags.Contains(HealthTags.Worker)));
-        endpoints.MapHealthChecks("/health/primary", Options("primary", tracker, check => check.Tags.Contains(HealthTags.Primary)));
+        endpoints.MapHealthChecks("/health/live", Options("live", tracker, _ => false))
+            .Describe("HealthLive", "Is the process answering?", "Runs no check: 200 whenever the process can answer at all.", unhealthy: false);
+        endpoints.MapHealthChecks("/health/ready", Options("ready", tracker, check => check.Tags.Contains(HealthTags.Ready)))
+            .Describe("HealthReady", "Can this node do its work?", "The database; on a worker its Hangfire server; on a gateway at least one healthy worker. Backups probe the primary here.");
+        endpoints.MapHealthChecks("/health/worker", Options("worker", tracker, check => check.Tags.Contains(HealthTags.Worker)))
+            .Describe("HealthWorker", "Can this node take a task?", "The database and the Hangfire server: what gateways probe before routing to a worker.");
+        endpoints.MapHealthChecks("/health/primary", Options("primary", tracker, check => check.Tags.Contains(HealthTags.Primary)))
+            .Describe("HealthPrimary", "Is this gateway the primary?", "200 only on the holder of the primary lease, as its failover agent knows it.");
         return endpoints;
+    }
+
+    private static void Describe(this IEndpointConventionBuilder endpoint, string name, string summary, string description, bool unhealthy = true)
+    {
+        endpoint
+            .WithName(name)
+            .WithTags(HealthTag)
+            .WithSummary(summary)
+            .WithDescription(description)
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(HealthAnswer), ["application/json"]) { Description = "Healthy or Degraded." });
+        if (unhealthy)
+        {
+            endpoint.WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status503ServiceUnavailable, typeof(HealthAnswer), ["application/json"]) { Description = "Unhealthy: the same body, naming the failing checks." });
+        }
     }
 
     private static HealthCheckOptions Options(string endpoint, AvailabilityTracker tracker, Func<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration, bool> predicate) => new()

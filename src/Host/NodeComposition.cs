@@ -3,6 +3,7 @@ using Hangfire.Common;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
+using TaskServer.Host.ApiDescription;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Cluster;
 using TaskServer.Host.Dashboard;
@@ -44,7 +45,7 @@ internal static class NodeComposition
             // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
             if (context.Exception is { } exception && StorageErrors.IsUnavailable(exception))
             {
-                context.ProblemDetails.Type = Problems.TypePrefix + "storage-unavailable";
+                context.ProblemDetails.Type = ProblemType.StorageUnavailable.Urn;
                 context.ProblemDetails.Title = "The database cannot be reached.";
                 context.ProblemDetails.Detail = "Retry later.";
                 context.HttpContext.Response.Headers.RetryAfter = "1";
@@ -118,6 +119,7 @@ internal static class NodeComposition
             app.UseAuthorization();
             app.MapTaskApi();
             app.MapClusterView();
+            app.MapApiDocument();
             var execution = app.Services.GetRequiredService<IOptions<ExecutionOptions>>().Value;
             var admission = app.Services.GetRequiredService<Admission>();
             app.MapReverseProxy(proxy =>
@@ -209,6 +211,7 @@ internal static class NodeComposition
         }));
         services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
         services.AddSingleton<ClusterViewBuilder>();
+        services.AddApiDocument();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TaskServer.Host.ApiDescription;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Cluster;
 
@@ -9,7 +10,14 @@ public static class ClusterEndpoints
 {
     public static IEndpointRouteBuilder MapClusterView(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/cluster", GetAsync);
+        endpoints.MapGet("/cluster", GetAsync)
+            .WithName("GetCluster")
+            .WithTags(ApiDocument.ClusterTag)
+            .WithSummary("The cluster as this gateway sees it")
+            .WithDescription("This node, the primary lease (holder, epoch, expiry), the balancing policy, every node with its liveness and load, and the last failovers. For operators: an admin key is required.")
+            .AcceptsCredentials(ApiDocument.BasicScheme, ApiDocument.BearerScheme)
+            .Produces<ClusterView>()
+            .ProducesProblems(ProblemType.AdminRequired, ProblemType.StorageUnavailable);
         return endpoints;
     }
 

@@ -1,4 +1,9 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using TaskServer.Host.ApiDescription;
 using TaskServer.Host.Auth;
 using TaskServer.Host.Execution;
 using TaskServer.LoadManager.Routing;
@@ -8,22 +13,56 @@ namespace TaskServer.Host.Api;
 
 public static class TaskEndpoints
 {
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
 
     /// <summary>The client API on gateways: reads and cancels go to the store; submissions are proxied to a worker (see LoadManager).</summary>
     public static IEndpointRouteBuilder MapTaskApi(this IEndpointRouteBuilder endpoints)
     {
-        var tasks = endpoints.MapGroup("/tasks").RequireAuthorization(TaskRoutes.ClientPolicy);
-        tasks.MapGet("/{id:guid}", GetAsync);
-        tasks.MapGet("/", ListAsync);
-        tasks.MapDelete("/{id:guid}", CancelAsync);
+        // Every call passes the backup gate and authentication first (NodeComposition), and any may find the database out of reach.
+        var tasks = endpoints.MapGroup("/tasks")
+            .RequireAuthorization(TaskRoutes.ClientPolicy)
+            .WithTags(ApiDocument.TasksTag)
+            .AcceptsCredentials(ApiDocument.BearerScheme)
+            .ProducesProblems(ProblemType.MissingApiKey, ProblemType.InvalidApiKey, ProblemType.NotPrimary, ProblemType.StorageUnavailable);
+        tasks.MapGet("/{id:guid}", GetAsync)
+            .WithName("GetTask")
+            .WithSummary("Read a task")
+            .Produces<TaskView>()
+            .ProducesProblems(ProblemType.TaskNotFound);
+        tasks.MapGet("/", ListAsync)
+            .WithName("ListTasks")
+            .WithSummary("List tasks, newest first")
+            .WithDescription("Pages through the tasks by id (ids sort by creation time); pass a page's `next` as `after` for the next page.")
+            .Produces<TaskPage>()
+            .ProducesProblems(ProblemType.InvalidRequest)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // The handler parses the state itself (to answer invalid-request); the description lists what it accepts.
+                if (operation.Parameters?.FirstOrDefault(p => p.Name == "status")?.Schema is OpenApiSchema schema)
+                {
+                    schema.Enum = [.. Enum.GetNames<TaskState>().Select(name => (JsonNode)name)];
+                }
+
+                return Task.CompletedTask;
+            });
+        tasks.MapDelete("/{id:guid}", CancelAsync)
+            .WithName("CancelTask")
+            .WithSummary("Cancel a task")
+            .WithDescription("Cancels a Queued or Running task (a running handler sees its cancellation token fire within about a second) and returns it as Cancelled.")
+            .Produces<TaskView>()
+            .ProducesProblems(ProblemType.TaskNotFound, ProblemType.TaskAlreadyFinal);
         return endpoints;
     }
 
     /// <summary>The worker's intake, reached only through a gateway (cluster secret).</summary>
     public static IEndpointRouteBuilder MapTaskIntake(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/internal/tasks", SubmitAsync);
+        // Not for clients: only gateways can present the cluster secret, and clients submit through a gateway's POST /tasks.
+        endpoints.MapPost("/internal/tasks", SubmitAsync).ExcludeFromDescription();
         return endpoints;
     }
 
@@ -33,7 +72,13 @@ public static class TaskEndpoints
         return task is null ? Problems.TaskNotFound(id) : Results.Ok(TaskView.From(task));
     }
 
-    private static async Task<IResult> ListAsync(string? status, string? type, int? limit, string? after, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(
+        [Description("Only tasks in this state (any case).")] string? status,
+        [Description("Only tasks of this type.")] string? type,
+        [Description("Page size."), Range(1, MaxPageSize), DefaultValue(DefaultPageSize)] int? limit,
+        [Description("The `next` of the previous page: tasks created before that one.")] string? after,
+        ITaskStore store,
+        CancellationToken cancellationToken)
     {
         TaskState? state = null;
         if (status is not null)
@@ -46,7 +91,7 @@ public static class TaskEndpoints
             state = parsed;
         }
 
-        var pageSize = limit ?? 50;
+        var pageSize = limit ?? DefaultPageSize;
         if (pageSize is < 1 or > MaxPageSize)
         {
             return Problems.InvalidRequest($"'limit' must be from 1 to {MaxPageSize}.");
@@ -100,7 +145,7 @@ public static class TaskEndpoints
             return Problems.InvalidClusterSecret();
         }
 
-        var idempotencyKey = request.Headers["Idempotency-Key"].FirstOrDefault();
+        var idempotencyKey = request.Headers[IdempotencyKeyHeader].FirstOrDefault();
         if (SubmitRequest.CheckIdempotencyKey(idempotencyKey) is { } keyError)
         {
             return Problems.InvalidRequest(keyError);
@@ -123,7 +168,7 @@ public static class TaskEndpoints
 
         if (accepted.Outcome == CreateOutcome.Existing)
         {
-            request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+            request.HttpContext.Response.Headers[ReplayedHeader] = "true";
         }
 
         return Results.Accepted($"/tasks/{accepted.Task.Id}", TaskView.From(accepted.Task));

@@ -4,6 +4,12 @@ using TaskServer.StorageManager.Tasks;
 namespace TaskServer.Host.Api;
 
 /// <summary>A task as clients see it.</summary>
+/// <param name="Status">Queued, Running, Succeeded, Failed or Cancelled.</param>
+/// <param name="Attempt">The current (or last) attempt, from 1.</param>
+/// <param name="Worker">The worker that owns the task.</param>
+/// <param name="Payload">The task's input, as submitted.</param>
+/// <param name="Result">The handler's result once Succeeded.</param>
+/// <param name="Error">Why the last attempt failed.</param>
 public sealed record TaskView(
     Guid Id,
     string Type,
@@ -39,5 +45,6 @@ public sealed record TaskView(
     }
 }
 
-/// <summary>One page of <c>GET /tasks</c>; <see cref="Next"/> is the <c>after</c> value for the next page, null at the end.</summary>
+/// <summary>One page of <c>GET /tasks</c>.</summary>
+/// <param name="Next">The <c>after</c> value for the next page; null at the end.</param>
 public sealed record TaskPage(IReadOnlyList<TaskView> Items, Guid? Next);

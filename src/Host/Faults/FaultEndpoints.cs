@@ -34,7 +34,7 @@ public static partial class FaultEndpoints
 
             if (faults.ErrorRate > 0 && Random.Shared.NextDouble() < faults.ErrorRate)
             {
-                await Results.Problem(statusCode: 500, title: "Fault injected.", type: Problems.TypePrefix + "fault-injected").ExecuteAsync(context);
+                await Results.Problem(statusCode: ProblemType.FaultInjected.Status, title: "Fault injected.", type: ProblemType.FaultInjected.Urn).ExecuteAsync(context);
                 return;
             }
 
