@@ -25,7 +25,10 @@ public sealed class TaskServerClient : IDisposable
 
     private readonly HttpClient http;
     private readonly ResiliencePipeline<HttpResponseMessage> pipeline;
-    private readonly List<Uri> gateways;
+    private readonly Lock gatewaysChange = new();
+
+    // Replaced, never changed in place: concurrent calls read it without a lock while a redirect adds a primary.
+    private Uri[] gateways;
     private int current;
 
     public TaskServerClient(TaskServerClientOptions options, HttpMessageHandler? handler = null)
@@ -47,8 +50,8 @@ public sealed class TaskServerClient : IDisposable
                 UseJitter = true,
                 Delay = options.BaseDelay,
                 MaxDelay = options.MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
+                DelayGenerator = args => ValueTask.FromResult(RetryDelay(args.Outcome.Result)),
                 OnRetry = args =>
                 {
                     Redirect(args.Outcome);
@@ -60,7 +63,14 @@ public sealed class TaskServerClient : IDisposable
     }
 
     /// <summary>The gateway the next call goes to first.</summary>
-    public Uri CurrentGateway => gateways[Volatile.Read(ref current)];
+    public Uri CurrentGateway
+    {
+        get
+        {
+            var known = Volatile.Read(ref gateways);
+            return known[Volatile.Read(ref current) % known.Length];
+        }
+    }
 
     public async Task<TaskInfo> SubmitAsync(string type, object? payload, int? maxAttempts = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
@@ -151,7 +161,8 @@ public sealed class TaskServerClient : IDisposable
                 },
                 cancellationToken);
         }
-        catch (Exception e) when (e is HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception e) when (e is HttpRequestException or Polly.Timeout.TimeoutRejectedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new TaskServerException(0, null, $"No gateway answered after retries: {e.Message}");
         }
@@ -167,39 +178,62 @@ public sealed class TaskServerClient : IDisposable
         }
     }
 
-    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
+    /// <summary>
+    /// A cancellation the caller did not ask for is transient too: a handler's connect timeout
+    /// (SocketsHttpHandler.ConnectTimeout) surfaces as one when a gateway's host does not answer at all.
+    /// </summary>
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken caller) =>
         outcome.Exception is HttpRequestException or Polly.Timeout.TimeoutRejectedException
+        || (outcome.Exception is OperationCanceledException && !caller.IsCancellationRequested)
         || outcome.Result?.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 
-    /// <summary>The server's Retry-After when it gave one; otherwise the strategy's own backoff.</summary>
-    private static TimeSpan? RetryAfter(HttpResponseMessage? response) =>
-        response?.Headers.RetryAfter?.Delta is { } delta ? delta : null;
+    /// <summary>
+    /// None when a backup named the primary: the retry goes to another gateway, and the backup's Retry-After
+    /// only says when the backup itself might serve. Otherwise the server's Retry-After when it gave one, else
+    /// the strategy's own backoff.
+    /// </summary>
+    private static TimeSpan? RetryDelay(HttpResponseMessage? response) =>
+        NamedPrimary(response) is not null ? TimeSpan.Zero
+        : response?.Headers.RetryAfter?.Delta is { } delta ? delta
+        : null;
+
+    private static Uri? NamedPrimary(HttpResponseMessage? response) =>
+        response?.Headers.TryGetValues(PrimaryHeader, out var values) == true
+        && Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var primary)
+            ? primary
+            : null;
 
     /// <summary>A backup names the primary: go there. A gateway that does not answer: try the next.</summary>
     private void Redirect(Outcome<HttpResponseMessage> outcome)
     {
-        if (outcome.Result?.Headers.TryGetValues(PrimaryHeader, out var values) == true
-            && Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var primary))
+        if (NamedPrimary(outcome.Result) is { } primary)
         {
-            var known = gateways.FindIndex(g => g.Authority == primary.Authority);
-            if (known < 0)
-            {
-                lock (gateways)
-                {
-                    gateways.Add(new Uri(primary.GetLeftPart(UriPartial.Authority)));
-                    known = gateways.Count - 1;
-                }
-            }
-
-            Volatile.Write(ref current, known);
+            Volatile.Write(ref current, IndexOf(primary));
         }
         else if (outcome.Exception is not null || outcome.Result?.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
             || outcome.Result?.StatusCode == HttpStatusCode.ServiceUnavailable)
         {
-            Volatile.Write(ref current, (Volatile.Read(ref current) + 1) % gateways.Count);
+            Volatile.Write(ref current, (Volatile.Read(ref current) + 1) % Volatile.Read(ref gateways).Length);
         }
 
         outcome.Result?.Dispose();
+    }
+
+    /// <summary>The position of <paramref name="gateway"/> in the list, which gains it if it was not known.</summary>
+    private int IndexOf(Uri gateway)
+    {
+        lock (gatewaysChange)
+        {
+            var known = gateways;
+            var index = Array.FindIndex(known, g => g.Authority == gateway.Authority);
+            if (index >= 0)
+            {
+                return index;
+            }
+
+            Volatile.Write(ref gateways, [.. known, new Uri(gateway.GetLeftPart(UriPartial.Authority))]);
+            return known.Length;
+        }
     }
 
     private static async Task<TaskServerException> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)

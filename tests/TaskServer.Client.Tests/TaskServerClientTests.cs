@@ -56,6 +56,76 @@ public sealed class TaskServerClientTests
     }
 
     [Fact]
+    public async Task A_backup_naming_the_primary_is_left_at_once_without_waiting_its_Retry_After()
+    {
+        var gateways = new StubGateways((request, _) =>
+        {
+            if (request.Uri.Authority != "a:5000")
+            {
+                return StubGateways.Accepted();
+            }
+
+            var notPrimary = StubGateways.NotPrimary(B);
+            notPrimary.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
+            return notPrimary;
+        });
+        var options = Options(A, B);
+        var clock = new DelayWatchingClock(options.AttemptTimeout);
+        options.TimeProvider = clock;
+        using var client = new TaskServerClient(options, gateways);
+
+        // The clock never moves: a wait of any length would hold the submission until the guard.
+        await client.SubmitAsync("echo", new { text = "hi" }, cancellationToken: Token).WaitAsync(Guard, Token);
+
+        Assert.Equal([A, B], gateways.Hosts);
+        Assert.False(clock.Delays.Reader.TryRead(out var delay), $"waited {delay}");
+    }
+
+    [Fact]
+    public async Task A_connect_timeout_is_retried_on_the_next_gateway()
+    {
+        // What SocketsHttpHandler throws when ConnectTimeout elapses: a cancellation the caller did not ask for.
+        var gateways = new StubGateways((request, _) => request.Uri.Authority == "a:5000"
+            ? throw new TaskCanceledException("The connect timeout elapsed.", new TimeoutException())
+            : StubGateways.Accepted());
+        using var client = Client(gateways, A, B);
+
+        await client.SubmitAsync("echo", new { text = "hi" }, cancellationToken: Token);
+
+        Assert.Equal([A, B], gateways.Hosts);
+    }
+
+    [Fact]
+    public async Task A_cancellation_by_the_caller_is_not_retried()
+    {
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var gateways = new StubGateways((_, _) =>
+        {
+            caller.Cancel();
+            throw new OperationCanceledException(caller.Token);
+        });
+        using var client = Client(gateways, A, B);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SubmitAsync("echo", new { text = "hi" }, cancellationToken: caller.Token));
+
+        Assert.Equal([A], gateways.Hosts);
+    }
+
+    [Fact]
+    public async Task Concurrent_redirects_to_an_unknown_primary_add_it_once()
+    {
+        var gateways = new StubGateways((request, _) =>
+            request.Uri.Authority == "a:5000" ? StubGateways.NotPrimary("http://z:8080") : StubGateways.Accepted());
+        using var client = Client(gateways, A);
+
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.SubmitAsync("echo", new { text = "hi" }, cancellationToken: Token)));
+
+        Assert.Equal(new Uri("http://z:8080"), client.CurrentGateway);
+        Assert.All(gateways.Hosts, host => Assert.Contains(host, new[] { A, "http://z:8080" }));
+        Assert.Equal(40, gateways.Hosts.Count(h => h == "http://z:8080"));
+    }
+
+    [Fact]
     public async Task Every_retry_of_one_submission_carries_the_same_Idempotency_Key()
     {
         var gateways = new StubGateways((_, call) => call < 2

@@ -9,7 +9,19 @@ internal sealed class StubGateways(Func<StubGateways.Request, int, HttpResponseM
 {
     public sealed record Request(HttpMethod Method, Uri Uri, string? IdempotencyKey, string? Authorization, string? Body);
 
-    public List<Request> Requests { get; } = [];
+    private readonly List<Request> requests = [];
+
+    /// <summary>A copy, in arrival order: the client may send from several threads at once.</summary>
+    public IReadOnlyList<Request> Requests
+    {
+        get
+        {
+            lock (requests)
+            {
+                return [.. requests];
+            }
+        }
+    }
 
     public IEnumerable<string> Hosts => Requests.Select(r => r.Uri.GetLeftPart(UriPartial.Authority));
 
@@ -21,8 +33,14 @@ internal sealed class StubGateways(Func<StubGateways.Request, int, HttpResponseM
             request.Headers.TryGetValues("Idempotency-Key", out var keys) ? keys.Single() : null,
             request.Headers.Authorization?.ToString(),
             request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken));
-        Requests.Add(recorded);
-        return answer(recorded, Requests.Count - 1);
+        int call;
+        lock (requests)
+        {
+            requests.Add(recorded);
+            call = requests.Count - 1;
+        }
+
+        return answer(recorded, call);
     }
 
     public static HttpResponseMessage Task(HttpStatusCode code, Guid id, string status) =>
