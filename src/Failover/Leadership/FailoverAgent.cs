@@ -124,10 +124,26 @@ internal sealed partial class FailoverAgent(
         }
     }
 
+    /// <summary>
+    /// Renews first and judges the node's own health alongside: the renewal runs on the lease's own connection
+    /// and must not queue behind checks that wait for pooled connections under load. An unhealthy primary
+    /// still steps down and releases the lease within the same tick.
+    /// </summary>
     private async Task RenewAsync(Fence fence, FailoverOptions settings, CancellationToken cancellationToken)
     {
-        var report = await health.CheckHealthAsync(check => check.Tags.Contains(HealthTags.Worker), cancellationToken);
-        if (report.Status == HealthStatus.Unhealthy)
+        var ownHealth = OwnHealthAsync(settings, cancellationToken);
+        var sentAt = timeProvider.GetTimestamp();
+        var renewed = await leases.TryRenewAsync(fence, settings.LeaseTtl, cancellationToken);
+        if (!renewed.Succeeded)
+        {
+            leadership.StepDown();
+            LogSteppedDown(fence.Epoch, "renewal refused: the lease expired or a newer epoch was granted");
+            await ownHealth;
+            return;
+        }
+
+        var report = await ownHealth;
+        if (report?.Status == HealthStatus.Unhealthy)
         {
             leadership.StepDown();
             LogSteppedDown(fence.Epoch, "own readiness failed: " + string.Join("; ", report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => e.Value.Description)));
@@ -135,24 +151,35 @@ internal sealed partial class FailoverAgent(
             return;
         }
 
-        var sentAt = timeProvider.GetTimestamp();
-        var renewed = await leases.TryRenewAsync(fence, settings.LeaseTtl, cancellationToken);
-        if (!renewed.Succeeded)
-        {
-            leadership.StepDown();
-            LogSteppedDown(fence.Epoch, "renewal refused: the lease expired or a newer epoch was granted");
-            return;
-        }
-
         leadership.Hold(renewed.Lease!, sentAt);
         lastRenewal = sentAt;
+    }
+
+    /// <summary>
+    /// The node's own components (the worker-tagged checks), or null when they do not answer within
+    /// RenewInterval. Under load the checks wait for a pooled database connection; a check that is slow has not
+    /// said the node is unhealthy, and the renewal, on the lease's own connection, shows the database answers.
+    /// </summary>
+    private async Task<HealthReport?> OwnHealthAsync(FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        using var budget = new CancellationTokenSource(settings.RenewInterval, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        try
+        {
+            return await health.CheckHealthAsync(check => check.Tags.Contains(HealthTags.Worker), linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogOwnHealthSlow(settings.RenewInterval);
+            return null;
+        }
     }
 
     private async Task TryTakeOverAsync(Lease? previous, FailoverOptions settings, CancellationToken cancellationToken)
     {
         // A node whose own components are unhealthy must not take the lease (it would step down again at once).
-        var own = await health.CheckHealthAsync(check => check.Tags.Contains(HealthTags.Worker), cancellationToken);
-        if (own.Status == HealthStatus.Unhealthy)
+        var own = await OwnHealthAsync(settings, cancellationToken);
+        if (own?.Status == HealthStatus.Unhealthy)
         {
             return;
         }
@@ -192,6 +219,9 @@ internal sealed partial class FailoverAgent(
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "The lease lapsed without a renewal (was this process paused?): now a backup")]
     private partial void LogLapsed();
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Own health checks gave no answer within {Budget}; acting on the lease without them")]
+    private partial void LogOwnHealthSlow(TimeSpan budget);
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Failover agent tick failed")]
     private partial void LogTickFailed(Exception exception);

@@ -23,7 +23,7 @@ internal sealed class AgentHarness : IDisposable
         services = new ServiceCollection()
             .AddLogging()
             .AddHealthChecks()
-            .AddCheck("db", () => OwnComponentsHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("database unreachable"), tags: [HealthTags.Ready, HealthTags.Worker])
+            .AddAsyncCheck("db", OwnComponentsAsync, tags: [HealthTags.Ready, HealthTags.Worker])
             // In /health/ready of a gateway, but not one of the node's own components.
             .AddCheck("some-worker", () => SomeWorkerHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("no healthy worker"), tags: [HealthTags.Ready])
             .Services
@@ -64,6 +64,9 @@ internal sealed class AgentHarness : IDisposable
 
     public bool SomeWorkerHealthy { get; set; } = true;
 
+    /// <summary>The own checks wait until cancelled, as they do for a pooled connection under load.</summary>
+    public bool OwnComponentsHang { get; set; }
+
     /// <summary>True when the sweeper has been woken (consumes the wake-up).</summary>
     public bool SweepWasTriggered => Trigger.WaitAsync(TimeSpan.FromHours(1), Clock, CancellationToken.None).IsCompletedSuccessfully;
 
@@ -77,6 +80,16 @@ internal sealed class AgentHarness : IDisposable
             await TickAsync();
             Clock.Advance(Settings.ProbeInterval);
         }
+    }
+
+    private async Task<HealthCheckResult> OwnComponentsAsync(CancellationToken cancellationToken)
+    {
+        if (OwnComponentsHang)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+
+        return OwnComponentsHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("database unreachable");
     }
 
     public bool Logged(int eventId) => Logger.Events.Exists(e => e.Id == eventId);

@@ -10,6 +10,7 @@ public sealed class FailoverAgentTests : IDisposable
     private const int Suspected = 400;
     private const int SteppedDown = 402;
     private const int Lapsed = 405;
+    private const int OwnHealthSlow = 406;
     private const string A = "http://a:5000";
 
     private static readonly Uri ProbeOfA = new("http://a:5000/health/ready");
@@ -155,6 +156,26 @@ public sealed class FailoverAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_primary_whose_own_checks_hang_renews_once_RenewInterval_has_passed_rather_than_lose_the_lease()
+    {
+        await h.TickAsync();
+        var fence = h.Leadership.CurrentFence;
+        h.OwnComponentsHang = true;
+
+        h.Clock.Advance(h.Settings.RenewInterval);
+        var tick = h.TickAsync();
+
+        // Renewed before the checks answer; the tick ends when they give up, and the node stays primary.
+        Assert.Equal([fence!.Value], h.Store.Renewals);
+        Assert.False(tick.IsCompleted);
+        h.Clock.Advance(h.Settings.RenewInterval);
+        await tick.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(fence, h.Leadership.CurrentFence);
+        Assert.True(h.Logged(OwnHealthSlow));
+    }
+
+    [Fact]
     public async Task A_primary_steps_down_when_its_renewal_is_refused()
     {
         await h.TickAsync();
@@ -179,7 +200,8 @@ public sealed class FailoverAgentTests : IDisposable
         h.Clock.Advance(h.Settings.RenewInterval);
         await h.TickAsync();
 
-        Assert.Empty(h.Store.Renewals);
+        // The renewal ran alongside the checks; their verdict releases the lease in the same tick.
+        Assert.Single(h.Store.Renewals);
         Assert.Null(h.Leadership.CurrentFence);
         Assert.Equal([fence], h.Store.Releases);
         Assert.True(h.Store.Lease!.ExpiresAt <= h.Store.Now);
