@@ -36,6 +36,10 @@ internal sealed partial class Sweeper(
     // Each candidate costs a job-store lookup, so the walk takes a smaller page than the other sweeps.
     private const int StrandedPage = 100;
 
+    // A little past the moment a worker's heartbeat ages out, so the sweep that follows finds it dead.
+    private static readonly TimeSpan PastTimeout = TimeSpan.FromMilliseconds(20);
+
+    private TimeSpan nextSweep;
     private Guid? strandedCursor;
     private long nextStrandedWalk;
     private Dictionary<Guid, (Guid Token, string JobId)> strandedOnLastWalk = [];
@@ -44,9 +48,11 @@ internal sealed partial class Sweeper(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
+        nextSweep = settings.SweepInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
-            await trigger.WaitAsync(settings.SweepInterval, timeProvider, stoppingToken);
+            await trigger.WaitAsync(nextSweep, timeProvider, stoppingToken);
+            nextSweep = settings.SweepInterval;
             if (leadership.CurrentFence is not { } fence)
             {
                 continue;
@@ -68,6 +74,11 @@ internal sealed partial class Sweeper(
         var nodes = await registry.ListAsync(cancellationToken);
         var workers = nodes.Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone).ToList();
         var live = workers.Where(n => n.Age <= settings.WorkerTimeout).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+
+        // Wake when the stalest live worker would age out rather than up to a SweepInterval later: its orphans
+        // are requeued about WorkerTimeout after its last heartbeat.
+        var firstToAgeOut = workers.Where(n => live.Contains(n.NodeId)).Select(n => settings.WorkerTimeout - n.Age + PastTimeout).DefaultIfEmpty(settings.SweepInterval).Min();
+        nextSweep = firstToAgeOut < settings.SweepInterval ? firstToAgeOut : settings.SweepInterval;
         foreach (var dead in workers.Where(n => !live.Contains(n.NodeId)))
         {
             if (!await RequeueFromAsync(dead, fence, cancellationToken))
@@ -156,7 +167,8 @@ internal sealed partial class Sweeper(
             }
         }
 
-        if (orphaned.Count == 0)
+        // Evicted in the same sweep once it owns nothing, so its leaving the registry marks the requeue.
+        if (orphaned.Count == 0 || (orphaned.Count < Batch && await tasks.CountActiveByWorkerAsync(dead.NodeId, cancellationToken) is { Queued: 0, Running: 0 }))
         {
             var evicted = await registry.EvictAsync(dead.NodeId, options.Value.WorkerTimeout, fence, cancellationToken);
             if (evicted == EvictOutcome.Fenced)
