@@ -46,6 +46,11 @@ internal static class MongoTaskCommands
         }
 
         document.Add(TaskField.PayloadHash, Literal(task.PayloadHash));
+        if (task.TraceParent is { } traceParent)
+        {
+            document.Add(TaskField.TraceParent, Literal(traceParent));
+        }
+
         document.Add(TaskField.CreatedAt, Now);
 
         var isNew = new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$" + TaskField.CreatedAt), "missing" });

@@ -22,6 +22,7 @@ internal static class TaskField
     internal const string Result = "result";
     internal const string Error = "error";
     internal const string JobId = "jobId";
+    internal const string TraceParent = "traceParent";
 }
 
 /// <summary>Reads task documents back into the model. Optional fields are absent rather than null in the database.</summary>
@@ -46,6 +47,7 @@ internal static class MongoTaskDocuments
         Result = document.TryGetValue(TaskField.Result, out var result) ? MongoJson.ToJson(result) : null,
         Error = OptionalString(document, TaskField.Error),
         JobId = OptionalString(document, TaskField.JobId),
+        TraceParent = OptionalString(document, TaskField.TraceParent),
     };
 
     internal static Guid ToGuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);

@@ -69,6 +69,9 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         $"""
         CREATE INDEX tasks_active_by_id ON {tables.Tasks} (id) WHERE status IN ('Queued', 'Running');
         """,
+        $"""
+        ALTER TABLE {tables.Tasks} ADD COLUMN trace_parent text;
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -8,9 +8,10 @@ namespace TaskServer.StorageManager.PostgreSql;
 internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSqlTables tables) : ITaskStore
 {
     private const string Columns =
-        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id";
+        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent";
 
-    private const int Width = 16;
+    // The transition's outcome is read from the column after the task's.
+    private static readonly int Width = Columns.Split(',').Length;
 
     public async Task<CreateResult> CreateAsync(NewTask task, CancellationToken cancellationToken)
     {
@@ -18,8 +19,8 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         // exactly one request creates the task and the others find it afterwards.
         await using (var insert = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at)
-            VALUES (@id, @type, @payload, 'Queued', 1, @token, @max_attempts, @worker, @key, @hash, now())
+            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, trace_parent)
+            VALUES (@id, @type, @payload, 'Queued', 1, @token, @max_attempts, @worker, @key, @hash, now(), @trace_parent)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """))
@@ -32,6 +33,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
             insert.Parameters.AddWithValue("worker", task.Worker);
             insert.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)task.IdempotencyKey ?? DBNull.Value);
             insert.Parameters.AddWithValue("hash", task.PayloadHash);
+            insert.Parameters.AddWithValue("trace_parent", NpgsqlDbType.Text, (object?)task.TraceParent ?? DBNull.Value);
             var created = await ReadSingleAsync(insert, cancellationToken);
             if (created is not null)
             {
@@ -245,6 +247,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         Result = reader.IsDBNull(13) ? null : reader.GetString(13),
         Error = reader.IsDBNull(14) ? null : reader.GetString(14),
         JobId = reader.IsDBNull(15) ? null : reader.GetString(15),
+        TraceParent = reader.IsDBNull(16) ? null : reader.GetString(16),
     };
 
     private static async Task<TaskRecord?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)

@@ -14,6 +14,9 @@ public sealed record NewTask
     public required Guid AttemptToken { get; init; }
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>The W3C <c>traceparent</c> of the request that submitted the task: every attempt joins that trace.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>
     /// Fingerprint of what the client asked for, compared when an idempotency key is reused:
     /// the same key with another request is a conflict, not a second task.

@@ -24,4 +24,7 @@ public sealed record TaskRecord
     public string? Error { get; init; }
     /// <summary>The Hangfire job that runs the current attempt; null until it is enqueued.</summary>
     public string? JobId { get; init; }
+
+    /// <summary>The W3C <c>traceparent</c> of the submitting request, when it was traced.</summary>
+    public string? TraceParent { get; init; }
 }

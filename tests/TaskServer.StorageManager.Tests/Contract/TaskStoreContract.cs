@@ -356,6 +356,18 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task The_submitting_trace_is_stored_with_the_task_and_read_back()
+    {
+        const string traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        var traced = await Store.CreateAsync(NewTask("echo", """{"x":1}""") with { TraceParent = traceParent }, Ct);
+        var untraced = await CreateAsync();
+
+        Assert.Equal(traceParent, traced.Task.TraceParent);
+        Assert.Equal(traceParent, (await Store.GetAsync(traced.Task.Id, Ct))!.TraceParent);
+        Assert.Null((await Store.GetAsync(untraced.Id, Ct))!.TraceParent);
+    }
+
+    [Fact]
     public async Task Active_tasks_with_a_job_are_walked_in_id_order_after_a_cursor()
     {
         var withoutJob = await CreateAsync();

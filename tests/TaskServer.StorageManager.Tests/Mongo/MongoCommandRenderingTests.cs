@@ -147,7 +147,7 @@ public sealed class MongoCommandRenderingTests
     [Fact]
     public void Create_writes_the_whole_task_with_the_server_clock_only_when_the_upsert_inserts_it()
     {
-        var task = NewTask("""{"text":"hi"}""", idempotencyKey: "key-1");
+        var task = NewTask("""{"text":"hi"}""", idempotencyKey: "key-1") with { TraceParent = TraceParent };
 
         AssertBson(
             $$"""
@@ -164,6 +164,7 @@ public sealed class MongoCommandRenderingTests
                 worker: { $literal: "worker-a" },
                 idempotencyKey: { $literal: "key-1" },
                 payloadHash: { $literal: "{{task.PayloadHash}}" },
+                traceParent: { $literal: "{{TraceParent}}" },
                 createdAt: "$$NOW"
               },
               else: "$$ROOT"
@@ -179,6 +180,7 @@ public sealed class MongoCommandRenderingTests
 
         var document = created[0]["$replaceWith"]["$cond"]["then"].AsBsonDocument;
         Assert.False(document.Contains("idempotencyKey"));
+        Assert.False(document.Contains("traceParent"));
         Assert.Equal("$$NOW", document["createdAt"]);
     }
 
@@ -518,6 +520,8 @@ public sealed class MongoCommandRenderingTests
         new CancelTask(TaskId),
         new RequeueTask(TaskId, Token, "w", NextToken, Fence),
     ];
+
+    private const string TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     private static NewTask NewTask(string payload, string? idempotencyKey) => new()
     {
