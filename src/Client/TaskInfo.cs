@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace TaskServer.Client;
 
-/// <summary>A task as the server reports it.</summary>
+/// <summary>A task as the server reports it; <see cref="TraceId"/> finds its trace (submission and every attempt).</summary>
 public sealed record TaskInfo(
     Guid Id,
     string Type,
@@ -15,7 +15,8 @@ public sealed record TaskInfo(
     DateTimeOffset? FinishedAt,
     JsonElement Payload,
     JsonElement? Result,
-    string? Error)
+    string? Error,
+    string? TraceId = null)
 {
     public bool IsFinal => Status is "Succeeded" or "Failed" or "Cancelled";
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -23,6 +24,10 @@ public sealed class TaskServerClient : IDisposable
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The source of the client's spans: a submission, with every retry inside it, is the root of its task's trace.</summary>
+    public const string ActivitySourceName = "TaskServer.Client";
+
+    private readonly ActivitySource tracing = new(ActivitySourceName);
     private readonly HttpClient http;
     private readonly ResiliencePipeline<HttpResponseMessage> pipeline;
     private readonly Lock gatewaysChange = new();
@@ -76,6 +81,10 @@ public sealed class TaskServerClient : IDisposable
     {
         var key = idempotencyKey ?? Guid.NewGuid().ToString("N");
         var body = JsonSerializer.SerializeToUtf8Bytes(new { type, payload, maxAttempts }, Json);
+
+        // HttpClient sends the current span's context as traceparent: the gateway, the worker and every attempt join it.
+        using var activity = tracing.StartActivity("task.submit", ActivityKind.Client);
+        activity?.SetTag("task.type", type);
         return (await SendAsync(
             () =>
             {
@@ -139,7 +148,11 @@ public sealed class TaskServerClient : IDisposable
         }
     }
 
-    public void Dispose() => http.Dispose();
+    public void Dispose()
+    {
+        http.Dispose();
+        tracing.Dispose();
+    }
 
     private async Task<TaskInfo?> SendAsync(Func<HttpRequestMessage> request, CancellationToken cancellationToken)
     {

@@ -17,6 +17,9 @@ using TaskServer.Health;
 using TaskServer.LoadManager.Balancing;
 using TaskServer.LoadManager.Routing;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using TaskServer.Host.Telemetry;
 using TaskServer.StorageManager;
 using Yarp.ReverseProxy.Transforms;
 
@@ -54,7 +57,26 @@ internal static class NodeComposition
         services.AddTaskStorage(configuration);
         services.AddHostedService<NodeHeartbeatService>();
         var healthChecks = services.AddTaskServerHealth();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HealthServiceCollectionExtensions.MeterName).AddPrometheusExporter());
+        services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
+        services.AddSingleton<TaskTracing>();
+        var telemetry = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(telemetry.ServiceName, serviceInstanceId: node.Name))
+            .WithMetrics(metrics => metrics.AddMeter(HealthServiceCollectionExtensions.MeterName).AddPrometheusExporter())
+            .WithTracing(tracing =>
+            {
+                // Always on, exporter or not: the spans carry the W3C context from the client through YARP to the
+                // worker's intake, whose span is stored on the task, so every attempt joins the submission's trace.
+                tracing
+                    .AddSource(TaskTracing.SourceName, "Yarp.ReverseProxy", "Npgsql")
+                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbe(context.Request.Path))
+                    .AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = request => request.RequestUri is null || !IsProbe(request.RequestUri.AbsolutePath));
+                if (telemetry.OtlpEndpoint.Length > 0)
+                {
+                    tracing.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(telemetry.OtlpEndpoint));
+                }
+            });
 
         // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
         // filters apply, so there is no hidden default AutomaticRetry; TaskJob owns attempts and retries.
@@ -229,4 +251,10 @@ internal static class NodeComposition
                 routing.WorkerTimeout = node.Value.WorkerTimeout;
             });
     }
+
+    /// <summary>Health probes and scrapes run several times a second on every node; traced, they would drown the tasks.</summary>
+    private static bool IsProbe(PathString path) =>
+        path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsProbe(string path) => IsProbe(new PathString(path));
 }

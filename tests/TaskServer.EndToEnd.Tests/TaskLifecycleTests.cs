@@ -19,6 +19,9 @@ public sealed class TaskLifecycleTests(StandaloneFixture cluster)
         Assert.Equal(1, task.GetProperty("attempt").GetInt32());
         Assert.StartsWith("solo-", task.GetProperty("worker").GetString(), StringComparison.Ordinal);
         Assert.True(task.GetProperty("startedAt").GetDateTimeOffset() <= task.GetProperty("finishedAt").GetDateTimeOffset());
+
+        // The W3C trace of its submission, in which every attempt's span lies.
+        Assert.Matches("^[0-9a-f]{32}$", task.GetProperty("traceId").GetString());
     }
 
     [Fact]

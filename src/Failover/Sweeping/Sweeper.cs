@@ -91,7 +91,7 @@ internal sealed partial class Sweeper(
         {
             if (orphan.Worker is { } owner && live.Contains(owner))
             {
-                var jobId = dispatcher.Dispatch(orphan.Id, orphan.AttemptToken, owner);
+                var jobId = dispatcher.Dispatch(orphan.Id, orphan.AttemptToken, owner, orphan.TraceParent);
                 if (await tasks.AttachJobAsync(orphan.Id, orphan.AttemptToken, jobId, cancellationToken))
                 {
                     LogOrphanEnqueued(orphan.Id, owner);
@@ -204,7 +204,7 @@ internal sealed partial class Sweeper(
                 LogFenced(task.Id, fence.Epoch);
                 return false;
             case TransitionOutcome.Applied:
-                var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId);
+                var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId, task.TraceParent);
                 await tasks.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
                 if (task.JobId is { } abandoned)
                 {

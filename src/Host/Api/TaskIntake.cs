@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Node;
 using TaskServer.StorageManager.Tasks;
@@ -22,6 +23,9 @@ public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, Nod
             Worker = node.Id,
             AttemptToken = Guid.NewGuid(),
             IdempotencyKey = idempotencyKey,
+
+            // The intake's request span: the gateway's and the client's spans are its ancestors.
+            TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,
         };
 
         var created = await store.CreateAsync(task, cancellationToken);
@@ -31,7 +35,7 @@ public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, Nod
         }
 
         metrics.Submitted(task.Type);
-        var jobId = scheduler.Schedule(task.Id, task.AttemptToken, TimeSpan.Zero);
+        var jobId = scheduler.Schedule(task.Id, task.AttemptToken, task.TraceParent, TimeSpan.Zero);
         var attached = await store.AttachJobAsync(task.Id, task.AttemptToken, jobId, cancellationToken);
 
         // The job may already have started (or even finished) the task; either way the id is recorded once.

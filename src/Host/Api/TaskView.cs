@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using TaskServer.StorageManager.Tasks;
 
@@ -10,6 +11,7 @@ namespace TaskServer.Host.Api;
 /// <param name="Payload">The task's input, as submitted.</param>
 /// <param name="Result">The handler's result once Succeeded.</param>
 /// <param name="Error">Why the last attempt failed.</param>
+/// <param name="TraceId">The W3C trace id of the submission, which every attempt's span joins; null when it was not traced.</param>
 public sealed record TaskView(
     Guid Id,
     string Type,
@@ -22,7 +24,8 @@ public sealed record TaskView(
     DateTimeOffset? FinishedAt,
     JsonElement Payload,
     JsonElement? Result,
-    string? Error)
+    string? Error,
+    string? TraceId)
 {
     public static TaskView From(TaskRecord task) => new(
         task.Id,
@@ -36,7 +39,8 @@ public sealed record TaskView(
         task.FinishedAt,
         Parse(task.Payload),
         task.Result is null ? null : Parse(task.Result),
-        task.Error);
+        task.Error,
+        task.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context.TraceId.ToHexString() : null);
 
     private static JsonElement Parse(string json)
     {

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Hangfire;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Node;
+using TaskServer.Host.Telemetry;
 using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
@@ -22,14 +24,17 @@ public sealed partial class TaskJob(
     IOptions<ExecutionOptions> options,
     TaskMetrics metrics,
     LocalAttempts localAttempts,
+    TaskTracing tracing,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<TaskJob> logger)
 {
     [JobDisplayName("task {0}")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [1, 2, 5, 10, 15, 30, 60, 60, 120, 300], OnlyOn = [typeof(TaskStoreUnavailableException)])]
-    public async Task RunAsync(Guid taskId, Guid attemptToken, CancellationToken cancellationToken)
+    public async Task RunAsync(Guid taskId, Guid attemptToken, string? traceParent, CancellationToken cancellationToken)
     {
+        using var attempt = tracing.StartAttempt(taskId, traceParent, node.Id);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = taskId, ["Worker"] = node.Id, ["AttemptToken"] = attemptToken });
         try
         {
             await RunAttemptAsync(taskId, attemptToken, cancellationToken);
@@ -62,6 +67,10 @@ public sealed partial class TaskJob(
             return;
         }
 
+        var task = started.Task!;
+        Activity.Current?.SetTag("task.type", task.Type);
+        Activity.Current?.SetTag("task.attempt", task.Attempt);
+        using var attemptScope = logger.BeginScope(new Dictionary<string, object> { ["Attempt"] = task.Attempt });
         if (!localAttempts.TryBegin(taskId, attemptToken))
         {
             return;
@@ -69,7 +78,7 @@ public sealed partial class TaskJob(
 
         try
         {
-            await RunStartedAsync(started.Task!, attemptToken, writes, cancellationToken);
+            await RunStartedAsync(task, attemptToken, writes, cancellationToken);
         }
         finally
         {
@@ -123,6 +132,7 @@ public sealed partial class TaskJob(
         {
             metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "failed");
             var error = Describe(exception);
+            Activity.Current?.SetStatus(ActivityStatusCode.Error, error);
             await RetryOrFailAsync(task, attemptToken, error, writes);
 
             // Wrapped so that Hangfire marks the job failed without retrying it, whatever the handler threw.
@@ -153,7 +163,7 @@ public sealed partial class TaskJob(
         }
 
         var delay = options.Value.RetryDelay(task.Attempt + 1, Random.Shared.NextDouble());
-        var jobId = scheduler.Schedule(task.Id, nextToken, delay);
+        var jobId = scheduler.Schedule(task.Id, nextToken, task.TraceParent, delay);
         await store.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
         metrics.Retried(task.Type);
         LogRetryScheduled(task.Id, task.Attempt + 1, delay, error);

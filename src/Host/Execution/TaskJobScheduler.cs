@@ -14,10 +14,10 @@ namespace TaskServer.Host.Execution;
 public sealed class TaskJobScheduler(IBackgroundJobClient jobs, JobStorage storage, NodeIdentity node) : IAttemptDispatcher
 {
     /// <summary>Enqueues the attempt on this worker now, or schedules it after <paramref name="delay"/>; returns the job id.</summary>
-    public string Schedule(Guid taskId, Guid attemptToken, TimeSpan delay) => Create(taskId, attemptToken, node.Queue, delay);
+    public string Schedule(Guid taskId, Guid attemptToken, string? traceParent, TimeSpan delay) => Create(taskId, attemptToken, traceParent, node.Queue, delay);
 
-    public string Dispatch(Guid taskId, Guid attemptToken, string workerId) =>
-        Create(taskId, attemptToken, NodeIdentity.QueueOf(workerId), TimeSpan.Zero);
+    public string Dispatch(Guid taskId, Guid attemptToken, string workerId, string? traceParent) =>
+        Create(taskId, attemptToken, traceParent, NodeIdentity.QueueOf(workerId), TimeSpan.Zero);
 
     /// <summary>Deletes an attempt's job (a cancelled task's, or a superseded one's); if it is running, Hangfire cancels the handler's token.</summary>
     public void Abandon(string jobId) => jobs.Delete(jobId);
@@ -33,9 +33,9 @@ public sealed class TaskJobScheduler(IBackgroundJobClient jobs, JobStorage stora
             : JobFate.Pending;
     }
 
-    private string Create(Guid taskId, Guid attemptToken, string queue, TimeSpan delay)
+    private string Create(Guid taskId, Guid attemptToken, string? traceParent, string queue, TimeSpan delay)
     {
-        var job = Job.FromExpression<TaskJob>(j => j.RunAsync(taskId, attemptToken, CancellationToken.None), queue);
+        var job = Job.FromExpression<TaskJob>(j => j.RunAsync(taskId, attemptToken, traceParent, CancellationToken.None), queue);
         IState state = delay > TimeSpan.Zero ? new ScheduledState(delay) : new EnqueuedState(queue);
         return jobs.Create(job, state);
     }

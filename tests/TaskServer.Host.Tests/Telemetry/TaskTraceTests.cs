@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Trace;
+using TaskServer.Client;
+using TaskServer.Host.Telemetry;
+using TaskServer.Testing;
+
+namespace TaskServer.Host.Tests.Telemetry;
+
+/// <summary>
+/// One task is one trace: a gateway and a worker, each a real node on its own loopback port talking HTTP, composed
+/// in this process so an in-memory exporter sees every span both produce.
+/// </summary>
+public sealed class TaskTraceTests
+{
+    private const string ApiKey = "client-key-for-tests-0001";
+
+    [Fact]
+    public async Task A_task_submitted_through_the_gateway_is_one_trace_from_the_client_to_its_attempt()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var spans = new List<Activity>();
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var worker = Node(database, "Worker", "traced-worker", spans);
+        await using var gateway = Node(database, "Gateway", "traced-gateway", spans);
+        await worker.StartAsync(cancellationToken);
+        await gateway.StartAsync(cancellationToken);
+        var gatewayUrl = gateway.Urls.Single();
+        var options = new TaskServerClientOptions { ApiKey = ApiKey, MaxAttempts = 2 };
+        options.Gateways.Add(new Uri(gatewayUrl));
+        using var client = new TaskServerClient(options);
+
+        TaskInfo? submitted = null;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                try
+                {
+                    submitted = await client.SubmitAsync("echo", new { traced = true }, cancellationToken: cancellationToken);
+                    return true;
+                }
+                catch (TaskServerException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(60),
+            "the gateway to hold the lease and route to the worker");
+        var task = await client.WaitAsync(submitted!.Id, cancellationToken: cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+
+        Assert.Equal("Succeeded", task.Status);
+        Assert.Matches("^[0-9a-f]{32}$", task.TraceId);
+        var trace = ActivityTraceId.CreateFromString(task.TraceId);
+        await Eventually.HoldsAsync(
+            () => Task.FromResult(Snapshot(spans).Any(s => s.TraceId == trace && s.OperationName == "task.attempt")),
+            TimeSpan.FromSeconds(10),
+            "the attempt's span to end");
+        var inTrace = Snapshot(spans).Where(s => s.TraceId == trace).DistinctBy(s => s.SpanId).ToList();
+        var bySpan = inTrace.ToDictionary(s => s.SpanId);
+
+        var submit = Assert.Single(inTrace, s => s.Source.Name == TaskServerClient.ActivitySourceName);
+        var gatewayServer = Assert.Single(inTrace, s => s.Kind == ActivityKind.Server && Path(s) == "/tasks");
+        Assert.Contains(inTrace, s => s.Source.Name == "Yarp.ReverseProxy");
+        var intake = Assert.Single(inTrace, s => s.Kind == ActivityKind.Server && Path(s) == "/internal/tasks");
+        var attempt = Assert.Single(inTrace, s => s.Source.Name == TaskTracing.SourceName);
+        Assert.Contains(inTrace, s => s.Source.Name == "Npgsql" && IsAncestor(intake, s, bySpan));
+        Assert.Contains(inTrace, s => s.Source.Name == "Npgsql" && IsAncestor(attempt, s, bySpan));
+
+        // The attempt hangs under the worker's intake, the intake under the gateway, the gateway under the client.
+        Assert.Equal(intake.SpanId, attempt.ParentSpanId);
+        Assert.True(IsAncestor(gatewayServer, intake, bySpan));
+        Assert.True(IsAncestor(submit, gatewayServer, bySpan));
+        Assert.Equal(task.Id.ToString(), attempt.GetTagItem("task.id"));
+        Assert.Equal(1, attempt.GetTagItem("task.attempt"));
+
+        await gateway.StopAsync(cancellationToken);
+        await worker.StopAsync(cancellationToken);
+    }
+
+    private static List<Activity> Snapshot(List<Activity> spans)
+    {
+        lock (spans)
+        {
+            return [.. spans];
+        }
+    }
+
+    private static string? Path(Activity span) => span.GetTagItem("url.path") as string;
+
+    private static bool IsAncestor(Activity ancestor, Activity span, Dictionary<ActivitySpanId, Activity> bySpan)
+    {
+        var parent = span.ParentSpanId;
+        while (parent != default)
+        {
+            if (parent == ancestor.SpanId)
+            {
+                return true;
+            }
+
+            parent = bySpan.TryGetValue(parent, out var next) ? next.ParentSpanId : default;
+        }
+
+        return false;
+    }
+
+    private static WebApplication Node(PostgresDatabase database, string role, string name, List<Activity> spans)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseUrls(url);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["Storage:ConnectionString"] = database.ConnectionString,
+            ["Node:Role"] = role,
+            ["Node:Name"] = name,
+            ["Node:Url"] = url,
+            ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
+            ["Node:Capacity"] = "2",
+            ["LoadBalancing:HealthProbeInterval"] = "00:00:00.300",
+            ["Auth:ApiKeys:0"] = ApiKey,
+            ["Auth:AdminKeys:0"] = "admin-key-for-tests-00001",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.Services.AddTaskServerNode(builder.Configuration);
+
+        // Both nodes listen to every span of this process; the assertions tell them apart by trace and by path.
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TaskServerClient.ActivitySourceName).AddInMemoryExporter(new LockedList(spans)));
+        var app = builder.Build();
+        app.MapTaskServerNode();
+        return app;
+    }
+
+    /// <summary>The exporter appends from whichever thread ends a span; the test reads a snapshot.</summary>
+    private sealed class LockedList(List<Activity> inner) : ICollection<Activity>
+    {
+        public int Count => Snapshot(inner).Count;
+
+        public bool IsReadOnly => false;
+
+        public void Add(Activity item)
+        {
+            lock (inner)
+            {
+                inner.Add(item);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (inner)
+            {
+                inner.Clear();
+            }
+        }
+
+        public bool Contains(Activity item) => Snapshot(inner).Contains(item);
+
+        public void CopyTo(Activity[] array, int arrayIndex) => Snapshot(inner).CopyTo(array, arrayIndex);
+
+        public bool Remove(Activity item)
+        {
+            lock (inner)
+            {
+                return inner.Remove(item);
+            }
+        }
+
+        public IEnumerator<Activity> GetEnumerator() => Snapshot(inner).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
