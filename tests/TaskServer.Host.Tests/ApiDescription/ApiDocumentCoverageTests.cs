@@ -1,11 +1,7 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using TaskServer.Host.ApiDescription;
 using TaskServer.Testing;
 
@@ -31,7 +27,7 @@ public sealed class ApiDocumentCoverageTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var database = await PostgresDatabase.CreateAsync();
-        await using var app = StandaloneNode(database);
+        await using var app = InProcessNode.Build(database, "Standalone", "described");
         await app.StartAsync(cancellationToken);
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>();
         await Eventually.HoldsAsync(
@@ -48,30 +44,6 @@ public sealed class ApiDocumentCoverageTests
         Assert.Empty(Mapped(endpoints).Except(described).Except(NotForClients));
         Assert.Contains("GET /health/ready", described);
         Assert.DoesNotContain(described, operation => operation.Contains("/internal/", StringComparison.Ordinal));
-    }
-
-    private static WebApplication StandaloneNode(PostgresDatabase database)
-    {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseUrls(url);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:Provider"] = "PostgreSql",
-            ["Storage:ConnectionString"] = database.ConnectionString,
-            ["Node:Role"] = "Standalone",
-            ["Node:Name"] = "described",
-            ["Node:Url"] = url,
-            ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
-            ["Node:Capacity"] = "2",
-            ["Auth:ApiKeys:0"] = "client-key-for-tests-0001",
-            ["Auth:AdminKeys:0"] = "admin-key-for-tests-00001",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        builder.Services.AddTaskServerNode(builder.Configuration);
-        var app = builder.Build();
-        app.MapTaskServerNode();
-        return app;
     }
 
     /// <summary>"METHOD /path" for every route endpoint, with route constraints dropped as the description drops them.</summary>

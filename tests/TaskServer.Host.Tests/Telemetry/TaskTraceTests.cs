@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 using TaskServer.Client;
 using TaskServer.Host.Telemetry;
@@ -16,8 +13,6 @@ namespace TaskServer.Host.Tests.Telemetry;
 /// </summary>
 public sealed class TaskTraceTests
 {
-    private const string ApiKey = "client-key-for-tests-0001";
-
     [Fact]
     public async Task A_task_submitted_through_the_gateway_is_one_trace_from_the_client_to_its_attempt()
     {
@@ -29,7 +24,7 @@ public sealed class TaskTraceTests
         await worker.StartAsync(cancellationToken);
         await gateway.StartAsync(cancellationToken);
         var gatewayUrl = gateway.Urls.Single();
-        var options = new TaskServerClientOptions { ApiKey = ApiKey, MaxAttempts = 2 };
+        var options = new TaskServerClientOptions { ApiKey = InProcessNode.ApiKey, MaxAttempts = 2 };
         options.Gateways.Add(new Uri(gatewayUrl));
         using var client = new TaskServerClient(options);
 
@@ -106,33 +101,14 @@ public sealed class TaskTraceTests
         return false;
     }
 
-    private static WebApplication Node(PostgresDatabase database, string role, string name, List<Activity> spans)
-    {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseUrls(url);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:Provider"] = "PostgreSql",
-            ["Storage:ConnectionString"] = database.ConnectionString,
-            ["Node:Role"] = role,
-            ["Node:Name"] = name,
-            ["Node:Url"] = url,
-            ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
-            ["Node:Capacity"] = "2",
-            ["LoadBalancing:HealthProbeInterval"] = "00:00:00.300",
-            ["Auth:ApiKeys:0"] = ApiKey,
-            ["Auth:AdminKeys:0"] = "admin-key-for-tests-00001",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        builder.Services.AddTaskServerNode(builder.Configuration);
-
-        // Both nodes listen to every span of this process; the assertions tell them apart by trace and by path.
-        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TaskServerClient.ActivitySourceName).AddInMemoryExporter(new LockedList(spans)));
-        var app = builder.Build();
-        app.MapTaskServerNode();
-        return app;
-    }
+    private static WebApplication Node(PostgresDatabase database, string role, string name, List<Activity> spans) =>
+        InProcessNode.Build(
+            database,
+            role,
+            name,
+            // Both nodes listen to every span of this process; the assertions tell them apart by trace and by path.
+            services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TaskServerClient.ActivitySourceName).AddInMemoryExporter(new LockedList(spans))),
+            ("LoadBalancing:HealthProbeInterval", "00:00:00.300"));
 
     /// <summary>The exporter appends from whichever thread ends a span; the test reads a snapshot.</summary>
     private sealed class LockedList(List<Activity> inner) : ICollection<Activity>

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using TaskServer.Testing;
+
+namespace TaskServer.Host.Tests;
+
+/// <summary>
+/// A node composed in the test's process, as Program composes it, serving real HTTP on a free loopback port: for
+/// tests that need to look inside (the endpoint table, every span) rather than at a separate process.
+/// </summary>
+internal static class InProcessNode
+{
+    public const string ApiKey = "client-key-for-tests-0001";
+
+    public static WebApplication Build(PostgresDatabase database, string role, string name, Action<IServiceCollection>? services = null, params (string Key, string Value)[] settings)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseUrls(url);
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["Storage:ConnectionString"] = database.ConnectionString,
+            ["Node:Role"] = role,
+            ["Node:Name"] = name,
+            ["Node:Url"] = url,
+            ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
+            ["Node:Capacity"] = "2",
+            ["Auth:ApiKeys:0"] = ApiKey,
+            ["Auth:AdminKeys:0"] = "admin-key-for-tests-00001",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings)
+        {
+            configuration[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Services.AddTaskServerNode(builder.Configuration);
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapTaskServerNode();
+        return app;
+    }
+}
