@@ -101,40 +101,14 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
             }));
         }
 
-        var report = new DrillReport
+        var report = DrillReport.Of(Scenario, context, clock, Settings(), figures, recorder, target, invariants, notes) with
         {
-            Scenario = Scenario,
-            Storage = env.StorageProvider,
-            Command = context.Command,
-            StartedAt = clock.StartedAt,
-            DurationS = Math.Round(clock.NowMs / 1000, 1),
-            Machine = context.Machine,
-            Settings = Settings(),
             Promoted = promoted,
-            Submitted = figures.Submitted,
-            Acknowledged = figures.Acknowledged,
-            SubmitErrors = figures.SubmitErrors,
-            Succeeded = figures.Succeeded,
-            Failed = figures.Failed,
-            Cancelled = figures.Cancelled,
-            Lost = figures.Lost,
-            LostIds = [.. figures.LostIds.Take(50)],
-            Duplicates = figures.Duplicates,
-            RepeatedAttempts = figures.RepeatedAttempts,
-            MissingSideEffects = figures.MissingSideEffects,
-            Requeued = figures.Requeued,
-            IdempotentReplays = recorder.Replays,
-            FailedAttempts = recorder.FailedAttemptsByReason(),
             TtdMs = ttdMs,
             TtdProbeMs = failover?.TtdMs is { } ttd ? Math.Round(ttd, 1) : null,
             PromotedAfterMs = failover?.PromotedAfterMs is { } promotedAfter ? Math.Round(promotedAfter, 1) : null,
             PromotionObservedMs = promotedMs is { } observed ? Math.Round(observed - struckMs, 1) : null,
             TtrMs = figures.TtrMs,
-            UnavailableMs = figures.UnavailableMs,
-            OrphansRequeuedMs = null,
-            ThroughputPerS = figures.ThroughputPerS,
-            LatencyMs = figures.Latency,
-            Target = target,
             Failover = new FailoverRecord(
                 epochBefore,
                 failover?.Epoch,
@@ -143,14 +117,9 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
                 failover?.SuspectedAt,
                 failover?.PromotedAt,
                 after is null ? [] : [.. after.Failovers.OrderBy(f => f.Epoch).Select(f => new EpochHolder(f.Epoch, f.NewHolder))]),
-            Invariants = invariants,
-            Passed = invariants.All(i => i.Passed),
-            Notes = notes,
         };
 
-        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500), $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
-        Summary.Print(context, report);
-        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
+        return await Summary.FinishAsync(context, report, submissions, recorder, $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
     }
 
     /// <summary>Epochs rise one holder at a time: every failover event has its own, higher epoch, and the lease holds the last.</summary>

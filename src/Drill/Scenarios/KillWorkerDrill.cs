@@ -88,56 +88,20 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
             new("no attempt repeated its side effect", figures.RepeatedAttempts == 0, $"{figures.RepeatedAttempts} tasks with an attempt that called back twice"),
             new("no task succeeded without its side effect", figures.MissingSideEffects == 0, $"{figures.MissingSideEffects} tasks"),
         };
-        var report = new DrillReport
+        var runSettings = new Dictionary<string, string>
         {
-            Scenario = "kill-worker",
-            Storage = env.StorageProvider,
-            Command = context.Command,
-            StartedAt = clock.StartedAt,
-            DurationS = Math.Round(clock.NowMs / 1000, 1),
-            Machine = context.Machine,
-            Settings = new Dictionary<string, string>
-            {
-                ["rate_per_s"] = settings.Rate.ToString(CultureInfo.InvariantCulture),
-                ["tasks"] = settings.Tasks.ToString(CultureInfo.InvariantCulture),
-                ["drain_timeout_s"] = settings.DrainTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-                ["worker"] = workerName,
-                ["task_types"] = $"sleep {SleepMs} ms and callback, alternating",
-            },
-            Promoted = null,
-            Submitted = figures.Submitted,
-            Acknowledged = figures.Acknowledged,
-            SubmitErrors = figures.SubmitErrors,
-            Succeeded = figures.Succeeded,
-            Failed = figures.Failed,
-            Cancelled = figures.Cancelled,
-            Lost = figures.Lost,
-            LostIds = [.. figures.LostIds.Take(50)],
-            Duplicates = figures.Duplicates,
-            RepeatedAttempts = figures.RepeatedAttempts,
-            MissingSideEffects = figures.MissingSideEffects,
-            Requeued = figures.Requeued,
-            IdempotentReplays = recorder.Replays,
-            FailedAttempts = recorder.FailedAttemptsByReason(),
-            TtdMs = null,
-            TtdProbeMs = null,
-            PromotedAfterMs = null,
-            PromotionObservedMs = null,
-            TtrMs = null,
-            UnavailableMs = figures.UnavailableMs,
+            ["rate_per_s"] = settings.Rate.ToString(CultureInfo.InvariantCulture),
+            ["tasks"] = settings.Tasks.ToString(CultureInfo.InvariantCulture),
+            ["drain_timeout_s"] = settings.DrainTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            ["worker"] = workerName,
+            ["task_types"] = $"sleep {SleepMs} ms and callback, alternating",
+        };
+        var report = DrillReport.Of("kill-worker", context, clock, runSettings, figures, recorder, new DrillTarget("SIGKILL", workerName, victim.Id, pid, victim.Url), invariants, notes) with
+        {
             OrphansRequeuedMs = evictedMs is { } e ? Math.Round(e - struckMs, 1) : null,
-            ThroughputPerS = figures.ThroughputPerS,
-            LatencyMs = figures.Latency,
-            Target = new DrillTarget("SIGKILL", workerName, victim.Id, pid, victim.Url),
-            Failover = null,
-            Invariants = invariants,
-            Passed = invariants.All(i => i.Passed),
-            Notes = notes,
         };
 
-        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500), $"kill-worker: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
-        Summary.Print(context, report);
-        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
+        return await Summary.FinishAsync(context, report, submissions, recorder, $"kill-worker: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
     }
 
     /// <summary>The victim's load once it is running something (so the kill orphans real work), or null if it never did in time.</summary>
