@@ -5,6 +5,8 @@ WORKDIR /src
 # source edit. These are the host and the projects it references: a new reference needs its line here.
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/StorageManager/TaskServer.StorageManager.csproj src/StorageManager/
+COPY src/StorageManager.PostgreSql/TaskServer.StorageManager.PostgreSql.csproj src/StorageManager.PostgreSql/
+COPY src/StorageManager.Mongo/TaskServer.StorageManager.Mongo.csproj src/StorageManager.Mongo/
 COPY src/LoadManager/TaskServer.LoadManager.csproj src/LoadManager/
 COPY src/Health/TaskServer.Health.csproj src/Health/
 COPY src/Failover/TaskServer.Failover.csproj src/Failover/

@@ -94,7 +94,7 @@ existing_secret() {
 build_host() {
   local dll=$build_dir/TaskServer.Host.dll changed=""
   if [ -f "$dll" ]; then
-    changed=$(find "$root/src/Host" "$root/src/StorageManager" "$root/src/LoadManager" "$root/src/Health" \
+    changed=$(find "$root/src/Host" "$root/src/StorageManager" "$root/src/StorageManager.PostgreSql" "$root/src/StorageManager.Mongo" "$root/src/LoadManager" "$root/src/Health" \
       "$root/src/Failover" "$root"/Directory.*.props "$root/global.json" \
       \( -name bin -o -name obj \) -prune -o -type f -newer "$dll" -print -quit)
   fi

@@ -46,7 +46,7 @@ internal static class NodeComposition
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
-            if (context.Exception is { } exception && StorageErrors.IsUnavailable(exception))
+            if (context.Exception is { } exception && context.HttpContext.RequestServices.GetRequiredService<StorageErrors>().IsUnavailable(exception))
             {
                 context.ProblemDetails.Type = ProblemType.StorageUnavailable.Urn;
                 context.ProblemDetails.Title = "The database cannot be reached.";
@@ -103,9 +103,10 @@ internal static class NodeComposition
     public static void MapTaskServerNode(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+        var storageErrors = app.Services.GetRequiredService<StorageErrors>();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = exception => StorageErrors.IsUnavailable(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = exception => storageErrors.IsUnavailable(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
         });
         app.MapFaultInjection();
         app.MapTaskServerHealth();

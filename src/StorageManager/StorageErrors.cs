@@ -1,19 +1,22 @@
 using System.Net.Sockets;
-using MongoDB.Driver;
-using Npgsql;
 
 namespace TaskServer.StorageManager;
 
+/// <summary>What a provider knows of its driver's errors: which of them mean the database cannot be reached now.</summary>
+public interface IStorageErrorClassifier
+{
+    /// <summary>True when this one exception (not what it wraps) means the database is unreachable or overloaded.</summary>
+    bool IsUnavailable(Exception exception);
+}
+
 /// <summary>Tells a database that cannot be reached (retry later) from a bug (do not), whatever the provider.</summary>
-public static class StorageErrors
+public sealed class StorageErrors(IStorageErrorClassifier provider)
 {
     /// <summary>True when the exception, or one it wraps (Hangfire wraps its storage's errors), means the database is unreachable or overloaded.</summary>
-    public static bool IsUnavailable(Exception exception) => exception switch
+    public bool IsUnavailable(Exception exception) => exception switch
     {
-        PostgresException postgres => postgres.IsTransient || postgres.SqlState.StartsWith("08", StringComparison.Ordinal) || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),
-        NpgsqlException => true,
-        MongoConnectionException or MongoNotPrimaryException or MongoNodeIsRecoveringException or MongoExecutionTimeoutException or MongoWaitQueueFullException => true,
         TimeoutException or SocketException => true,
+        _ when provider.IsUnavailable(exception) => true,
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
 }

@@ -1,41 +1,30 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using TaskServer.StorageManager.Leases;
-using TaskServer.StorageManager.Mongo;
-using TaskServer.StorageManager.Nodes;
-using TaskServer.StorageManager.PostgreSql;
-using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager;
 
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="ITaskStore"/>, <see cref="INodeRegistry"/>, <see cref="ILeaseStore"/> and
-    /// <see cref="IStorageInitializer"/> for the provider named by <c>Storage:Provider</c>, and a hosted
-    /// service that creates the schema before the node starts serving.
+    /// What every provider registers besides its stores: the validated <c>Storage</c> options, the error
+    /// classification and a hosted service that creates the schema before the node starts serving. Each
+    /// provider's own <c>Add…TaskStorage</c> calls this; the composition root picks the provider.
     /// </summary>
-    public static IServiceCollection AddTaskStorage(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddTaskStorageServices(this IServiceCollection services, IConfiguration configuration)
     {
-        var section = configuration.GetSection(StorageOptions.SectionName);
-        services.AddOptions<StorageOptions>().Bind(section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.TryAddSingleton<StorageErrors>();
         services.AddHostedService<StorageInitializerService>();
-
-        var provider = section.GetValue(nameof(StorageOptions.Provider), StorageProvider.Mongo);
-        if (provider == StorageProvider.PostgreSql)
-        {
-            services.AddPostgreSqlStorage();
-        }
-        else
-        {
-            services.AddMongoStorage();
-        }
-
         return services;
     }
+
+    /// <summary>The provider <c>Storage:Provider</c> names (Mongo when unset).</summary>
+    public static StorageProvider ConfiguredProvider(IConfiguration configuration) =>
+        configuration.GetSection(StorageOptions.SectionName).GetValue(nameof(StorageOptions.Provider), StorageProvider.Mongo);
 
     private sealed class StorageInitializerService(IStorageInitializer initializer) : IHostedService
     {

@@ -26,6 +26,7 @@ public sealed partial class TaskJob(
     LocalAttempts localAttempts,
     TaskTracing tracing,
     TimeProvider timeProvider,
+    StorageErrors storageErrors,
     IHostApplicationLifetime lifetime,
     ILogger<TaskJob> logger)
 {
@@ -39,7 +40,7 @@ public sealed partial class TaskJob(
         {
             await RunAttemptAsync(taskId, attemptToken, cancellationToken);
         }
-        catch (Exception exception) when (exception is not (AttemptFailedException or OperationCanceledException) && StorageErrors.IsUnavailable(exception))
+        catch (Exception exception) when (exception is not (AttemptFailedException or OperationCanceledException) && storageErrors.IsUnavailable(exception))
         {
             // Without this the job would fail for good and leave the task Queued (or Running) with nobody to move it on.
             LogStoreUnavailable(exception, taskId);

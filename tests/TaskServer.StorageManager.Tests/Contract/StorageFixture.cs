@@ -8,8 +8,8 @@ using TaskServer.StorageManager.Tasks;
 namespace TaskServer.StorageManager.Tests.Contract;
 
 /// <summary>
-/// One provider's stores on a real, throwaway database, built through <see cref="StorageServiceCollectionExtensions.AddTaskStorage"/>
-/// exactly as a node builds them. A provider whose database cannot be had here reports why, and its
+/// One provider's stores on a real, throwaway database, built through the provider's own registration
+/// (<see cref="AddProvider"/>), exactly as a node builds them. A provider whose database cannot be had here reports why, and its
 /// contract tests are reported as skipped with that reason.
 /// </summary>
 public abstract class StorageFixture : IAsyncLifetime
@@ -47,6 +47,9 @@ public abstract class StorageFixture : IAsyncLifetime
 
     protected virtual ValueTask StopDatabaseAsync() => ValueTask.CompletedTask;
 
+    /// <summary>Registers this provider's stores, as the node's composition root does.</summary>
+    protected abstract IServiceCollection AddProvider(IServiceCollection services, IConfiguration configuration);
+
     public async ValueTask InitializeAsync()
     {
         var (settings, skipReason) = await StartDatabaseAsync();
@@ -57,7 +60,7 @@ public abstract class StorageFixture : IAsyncLifetime
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        services = new ServiceCollection().AddLogging().AddTaskStorage(configuration).BuildServiceProvider(validateScopes: true);
+        services = AddProvider(new ServiceCollection().AddLogging(), configuration).BuildServiceProvider(validateScopes: true);
         await services.GetRequiredService<IStorageInitializer>().InitializeAsync(CancellationToken.None);
     }
 

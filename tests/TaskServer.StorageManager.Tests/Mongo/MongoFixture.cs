@@ -1,6 +1,9 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using DotNet.Testcontainers.Builders;
 using MongoDB.Driver;
 using Testcontainers.MongoDb;
+using TaskServer.StorageManager.Mongo;
 using TaskServer.StorageManager.Tests.Contract;
 
 namespace TaskServer.StorageManager.Tests.Mongo;
@@ -17,6 +20,8 @@ public sealed class MongoFixture : StorageFixture
     private readonly string database = $"taskserver_test_{Guid.NewGuid():N}";
     private string? serverConnectionString;
     private MongoDbContainer? container;
+
+    protected override IServiceCollection AddProvider(IServiceCollection services, IConfiguration configuration) => services.AddMongoTaskStorage(configuration);
 
     protected override async ValueTask<(IReadOnlyDictionary<string, string?>? Settings, string? SkipReason)> StartDatabaseAsync()
     {

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using TaskServer.StorageManager.PostgreSql;
 using TaskServer.StorageManager.Tests.Contract;
 using TaskServer.Testing;
 
@@ -9,6 +12,8 @@ public sealed class PostgreSqlFixture : StorageFixture
     private PostgresDatabase? database;
 
     public string ConnectionString => database!.ConnectionString;
+
+    protected override IServiceCollection AddProvider(IServiceCollection services, IConfiguration configuration) => services.AddPostgreSqlTaskStorage(configuration);
 
     protected override async ValueTask<(IReadOnlyDictionary<string, string?>? Settings, string? SkipReason)> StartDatabaseAsync()
     {

@@ -1,19 +1,22 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskServer.StorageManager.Failovers;
-using TaskServer.StorageManager.Jobs;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.PostgreSql;
 
-internal static class PostgreSqlStorageServiceCollectionExtensions
+public static class PostgreSqlStorageServiceCollectionExtensions
 {
-    internal static IServiceCollection AddPostgreSqlStorage(this IServiceCollection services)
+    /// <summary>The task stores, the lease, the registry and Hangfire's storage on PostgreSQL (<c>Storage:Provider</c> = <c>PostgreSql</c>).</summary>
+    public static IServiceCollection AddPostgreSqlTaskStorage(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddTaskStorageServices(configuration);
+        services.AddSingleton<IStorageErrorClassifier, PostgreSqlErrors>();
         services.AddSingleton(provider =>
         {
             var builder = new NpgsqlDataSourceBuilder(PooledConnectionString(provider.GetRequiredService<IOptions<StorageOptions>>().Value, "taskserver"));
@@ -28,7 +31,7 @@ internal static class PostgreSqlStorageServiceCollectionExtensions
         services.AddSingleton<INodeRegistry, PostgreSqlNodeRegistry>();
         services.AddSingleton<ILeaseStore, PostgreSqlLeaseStore>();
         services.AddSingleton<IFailoverLog, PostgreSqlFailoverLog>();
-        services.AddSingleton(provider => JobStorageFactory.CreatePostgreSql(
+        services.AddSingleton(provider => PostgreSqlJobStorage.Create(
             PooledConnectionString(provider.GetRequiredService<IOptions<StorageOptions>>().Value, "taskserver-hangfire"),
             provider.GetRequiredService<IOptions<StorageOptions>>().Value));
         return services;

@@ -1,20 +1,23 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MongoDB.Driver;
 using MongoDB.Driver.Core.Configuration;
 using TaskServer.StorageManager.Failovers;
-using TaskServer.StorageManager.Jobs;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Mongo;
 
-internal static class MongoStorageServiceCollectionExtensions
+public static class MongoStorageServiceCollectionExtensions
 {
-    internal static IServiceCollection AddMongoStorage(this IServiceCollection services)
+    /// <summary>The task stores, the lease, the registry and Hangfire's storage on MongoDB (<c>Storage:Provider</c> = <c>Mongo</c>, a replica set).</summary>
+    public static IServiceCollection AddMongoTaskStorage(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddTaskStorageServices(configuration);
+        services.AddSingleton<IStorageErrorClassifier, MongoErrors>();
         services.AddSingleton<IMongoClient>(provider => new MongoClient(CreateClientSettings(
             provider.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
             provider.GetService<ILoggerFactory>())));
@@ -24,7 +27,7 @@ internal static class MongoStorageServiceCollectionExtensions
         services.AddSingleton<MongoFencedWriter>();
         services.AddSingleton<IStorageInitializer, MongoStorageInitializer>();
         services.AddSingleton<IStorageProbe, MongoProbe>();
-        services.AddSingleton(provider => JobStorageFactory.CreateMongo(
+        services.AddSingleton(provider => MongoJobStorage.Create(
             provider.GetRequiredService<IMongoClient>(), provider.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<ITaskStore, MongoTaskStore>();
         services.AddSingleton<INodeRegistry, MongoNodeRegistry>();
