@@ -29,8 +29,6 @@ public sealed class FailoverOptions
     /// <summary>Set by the host from <c>Node:WorkerTimeout</c>: a worker silent this long is dead.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A queued task with no job this long after its creation lost its job to a crash.</summary>
-    public TimeSpan OrphanAge { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How often the primary walks the active tasks looking for ones whose job ended without their attempt ending;
@@ -54,7 +52,6 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         Check(options.LeaseTtl, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), "Failover:LeaseTtl", failures);
         Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
         Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);
-        Check(options.OrphanAge, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:OrphanAge", failures);
         Check(options.StrandedCheckInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:StrandedCheckInterval", failures);
         if (options.FailureThreshold is < 1 or > 100)
         {

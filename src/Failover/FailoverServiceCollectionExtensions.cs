@@ -10,7 +10,7 @@ public static class FailoverServiceCollectionExtensions
 {
     /// <summary>
     /// The failover agent and the sweeper of a gateway, and its <see cref="IPrimaryStatus"/>. The caller binds
-    /// <see cref="FailoverOptions"/> (with the node's id, URL and worker timeout) and provides an <see cref="IAttemptDispatcher"/>.
+    /// <see cref="FailoverOptions"/> (with the node's id, URL and worker timeout) and provides an <see cref="IExecutionJobs"/>.
     /// </summary>
     public static IServiceCollection AddFailover(this IServiceCollection services)
     {

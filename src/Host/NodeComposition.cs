@@ -69,12 +69,13 @@ internal static class NodeComposition
                 // Always on, exporter or not: the spans carry the W3C context from the client through YARP to the
                 // worker's intake, whose span is stored on the task, so every attempt joins the submission's trace.
                 tracing
-                    .AddSource(TaskTracing.SourceName, "Yarp.ReverseProxy", "Npgsql")
+                    .AddSource(TaskTracing.SourceName, "Yarp.ReverseProxy")
                     .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbe(context.Request.Path))
                     .AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = request => request.RequestUri is null || !IsProbe(request.RequestUri.AbsolutePath));
                 if (telemetry.OtlpEndpoint.Length > 0)
                 {
-                    tracing.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(telemetry.OtlpEndpoint));
+                    // A span per statement costs more than the statement's own bookkeeping on the hot path: only when exported.
+                    tracing.AddSource("Npgsql").AddOtlpExporter(otlp => otlp.Endpoint = new Uri(telemetry.OtlpEndpoint));
                 }
             });
 
@@ -85,7 +86,8 @@ internal static class NodeComposition
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
-        services.AddSingleton<TaskJobScheduler>();
+        services.AddSingleton<DrainJobs>();
+        services.AddSingleton<TaskArrivals>();
         services.AddSingleton<TaskMetrics>();
 
         if (node.RunsWorker)
@@ -200,18 +202,26 @@ internal static class NodeComposition
         services.AddHttpClient(CallbackHandler.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<TaskHandlers>();
         services.AddSingleton<TaskIntake>();
-        services.AddSingleton<LocalAttempts>();
-        services.AddTransient<TaskJob>();
+        services.AddSingleton<RunningAttempts>();
+        services.AddSingleton<AttemptOutcomes>();
+        services.AddSingleton<AttemptRunner>();
+        services.AddSingleton<TaskDrain>();
+        services.AddHostedService(provider => provider.GetRequiredService<TaskDrain>());
+        services.AddTransient<TaskDrainJob>();
         services.AddHangfireServer((provider, server) =>
         {
             var identity = provider.GetRequiredService<NodeIdentity>();
             server.ServerName = identity.Id;
             server.Queues = [identity.Queue];
-            server.WorkerCount = provider.GetRequiredService<IOptions<NodeOptions>>().Value.Capacity;
-            // Retries are scheduled jobs; the default 15 s polling would add up to 15 s to each backoff.
-            server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-            // How soon a running handler learns that its task was cancelled.
-            server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+
+            // One drain job runs all of a worker's tasks (Node:Capacity at once); a second thread picks up the next
+            // drain while the last one finishes. Each idle thread polls its queue, so more would only cost statements.
+            server.WorkerCount = 2;
+
+            // No job is scheduled for later (retries wait in the task table), and a drain job is stopped from the
+            // dashboard only: neither needs Hangfire's one-second polls.
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(15);
+            server.CancellationCheckInterval = TimeSpan.FromSeconds(5);
         });
     }
 
@@ -232,7 +242,7 @@ internal static class NodeComposition
             context.ProxyRequest.Headers.TryAddWithoutValidation(TaskRoutes.ClientIdHeader, client);
             return ValueTask.CompletedTask;
         }));
-        services.AddSingleton<IAttemptDispatcher>(provider => provider.GetRequiredService<TaskJobScheduler>());
+        services.AddSingleton<IExecutionJobs>(provider => provider.GetRequiredService<DrainJobs>());
         services.AddSingleton<ClusterViewBuilder>();
         services.AddApiDocument();
         services.AddFailover();

@@ -1,5 +1,6 @@
 using MongoDB.Bson;
 using MongoDB.Driver;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Mongo;
 
@@ -28,8 +29,15 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
         // Listing newest first by status or by type.
         new(new BsonDocument { { TaskField.Status, 1 }, { TaskField.Id, -1 } }),
         new(new BsonDocument { { TaskField.Type, 1 }, { TaskField.Id, -1 } }),
-        // Queued tasks without a job, oldest first. A partial index on "no jobId" is not used: older servers
-        // refuse $exists: false and null equality in a partial filter.
-        new(new BsonDocument { { TaskField.Status, 1 }, { TaskField.CreatedAt, 1 } }),
+        // The claim: a worker's Queued tasks, oldest first.
+        new(
+            new BsonDocument { { TaskField.Worker, 1 }, { TaskField.Id, 1 } },
+            new CreateIndexOptions<BsonDocument>
+            {
+                Name = "claimable",
+                PartialFilterExpression = new BsonDocument(TaskField.Status, nameof(TaskState.Queued)),
+            }),
+        // Listing one client's tasks, newest first.
+        new(new BsonDocument { { TaskField.Owner, 1 }, { TaskField.Id, -1 } }),
     ];
 }

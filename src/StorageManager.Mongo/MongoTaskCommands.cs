@@ -12,9 +12,11 @@ internal static class MongoTaskCommands
 
     internal static BsonDocument OldestFirst => new(TaskField.Id, 1);
 
-    internal static BsonDocument EarliestCreatedFirst => new(TaskField.CreatedAt, 1);
-
     internal static BsonDocument ById(Guid id) => new(TaskField.Id, Binary(id));
+
+    internal static BsonDocument IdOnly => new(TaskField.Id, 1);
+
+    internal static BsonDocument CurrentAttemptOnly => new() { { TaskField.Id, 1 }, { TaskField.Status, 1 }, { TaskField.AttemptToken, 1 } };
 
     /// <summary>
     /// The lookup repeats the unique index's partial filter (<c>$type: "string"</c>) so the planner can prove the
@@ -51,7 +53,14 @@ internal static class MongoTaskCommands
             document.Add(TaskField.TraceParent, Literal(traceParent));
         }
 
+        if (task.Owner is { } owner)
+        {
+            document.Add(TaskField.Owner, Literal(owner));
+        }
+
         document.Add(TaskField.CreatedAt, Now);
+        document.Add(TaskField.DueAt, Now);
+        document.Add(TaskField.History, Literal(new BsonArray()));
 
         var isNew = new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$" + TaskField.CreatedAt), "missing" });
         var replacement = new BsonDocument("$cond", new BsonDocument { { "if", isNew }, { "then", document }, { "else", "$$ROOT" } });
@@ -99,6 +108,7 @@ internal static class MongoTaskCommands
             { TaskField.Status, nameof(TaskState.Failed) },
             { TaskField.Error, Literal(fail.Error) },
             { TaskField.FinishedAt, Now },
+            { TaskField.History, AppendHistory(AttemptRecord.Failed, Literal(fail.Error)) },
         }),
         RetryAttempt retry => Set(new BsonDocument
         {
@@ -107,6 +117,8 @@ internal static class MongoTaskCommands
             { TaskField.AttemptToken, Literal(Binary(retry.NextToken)) },
             { TaskField.Error, Literal(retry.Error) },
             { TaskField.StartedAt, Remove },
+            { TaskField.DueAt, NowPlus(retry.Delay) },
+            { TaskField.History, AppendHistory(AttemptRecord.Retried, Literal(retry.Error)) },
         }),
         CancelTask => Set(new BsonDocument
         {
@@ -122,19 +134,17 @@ internal static class MongoTaskCommands
             { TaskField.AttemptToken, Literal(Binary(requeue.NextToken)) },
             { TaskField.StartedAt, Remove },
             { TaskField.JobId, Remove },
+            { TaskField.DueAt, Now },
+            // Reads the status before this $set, as the attempt does: only a lost run enters the history.
+            { TaskField.History, new BsonDocument("$cond", new BsonArray
+                {
+                    new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Running) }),
+                    AppendHistory(AttemptRecord.Requeued, Literal("the worker stopped answering")),
+                    HistorySoFar,
+                }) },
         }),
         _ => throw new UnreachableException($"Unknown transition {transition.GetType().Name}."),
     };
-
-    internal static BsonDocument AttachJobFilter(Guid id, Guid attemptToken) => new()
-    {
-        { TaskField.Id, Binary(id) },
-        { TaskField.AttemptToken, Binary(attemptToken) },
-        { TaskField.Status, ActiveStates() },
-    };
-
-    /// <summary>A classic update, not a pipeline: its values are stored as given, never read as expressions.</summary>
-    internal static BsonDocument AttachJobUpdate(string jobId) => new("$set", new BsonDocument(TaskField.JobId, jobId));
 
     internal static BsonDocument ListFilter(TaskQuery query)
     {
@@ -147,6 +157,11 @@ internal static class MongoTaskCommands
         if (query.Type is { } type)
         {
             filter.Add(TaskField.Type, type);
+        }
+
+        if (query.Owner is { } owner)
+        {
+            filter.Add(TaskField.Owner, owner);
         }
 
         if (query.After is { } after)
@@ -167,23 +182,59 @@ internal static class MongoTaskCommands
     internal static BsonDocument[] CountActiveByWorker(string worker) =>
     [
         new("$match", ActiveByWorkerFilter(worker)),
+        new("$group", new BsonDocument
+        {
+            { "_id", "$" + TaskField.Status },
+            { "count", new BsonDocument("$sum", 1) },
+            { "due", new BsonDocument("$sum", new BsonDocument("$cond", new BsonArray
+                {
+                    new BsonDocument("$and", new BsonArray
+                    {
+                        new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Queued) }),
+                        new BsonDocument("$lte", new BsonArray { "$" + TaskField.DueAt, Now }),
+                    }),
+                    1,
+                    0,
+                })) },
+        }),
+    ];
+
+    /// <summary>Queued tasks of <paramref name="worker"/> whose due time has come by the server's clock.</summary>
+    internal static BsonDocument ClaimableFilter(string worker) => new()
+    {
+        { TaskField.Worker, worker },
+        { TaskField.Status, nameof(TaskState.Queued) },
+        { "$expr", new BsonDocument("$lte", new BsonArray { "$" + TaskField.DueAt, Now }) },
+    };
+
+    /// <summary>The claim of one candidate: still Queued and still this worker's, it starts under its current token.</summary>
+    internal static BsonDocument ClaimFilter(Guid id, string worker) => new()
+    {
+        { TaskField.Id, Binary(id) },
+        { TaskField.Worker, worker },
+        { TaskField.Status, nameof(TaskState.Queued) },
+    };
+
+    internal static BsonDocument[] ClaimUpdate(string jobId) => Set(new BsonDocument
+    {
+        { TaskField.Status, nameof(TaskState.Running) },
+        { TaskField.StartedAt, Now },
+        { TaskField.JobId, Literal(jobId) },
+    });
+
+    internal static BsonDocument ByIds(IEnumerable<Guid> ids) => new(TaskField.Id, new BsonDocument("$in", new BsonArray(ids.Select(Binary))));
+
+    /// <summary>Every task counted by status: one <c>{ _id: status, count }</c> per status present.</summary>
+    internal static BsonDocument[] CountByStatus() =>
+    [
         new("$group", new BsonDocument { { "_id", "$" + TaskField.Status }, { "count", new BsonDocument("$sum", 1) } }),
     ];
 
-    /// <summary>Queued, no job (the field is absent: <c>null</c> matches that), created at least <paramref name="minimumAge"/> ago by the server's clock.</summary>
-    internal static BsonDocument WithoutJobFilter(TimeSpan minimumAge) => new()
-    {
-        { TaskField.Status, nameof(TaskState.Queued) },
-        { TaskField.JobId, BsonNull.Value },
-        { "$expr", new BsonDocument("$lte", new BsonArray { "$" + TaskField.CreatedAt, NowMinus(minimumAge) }) },
-    };
-
-    internal static BsonDocument ActiveWithJobFilter(Guid? after)
+    internal static BsonDocument RunningFilter(Guid? after)
     {
         var filter = new BsonDocument
         {
-            { TaskField.Status, ActiveStates() },
-            { TaskField.JobId, new BsonDocument("$ne", BsonNull.Value) },
+            { TaskField.Status, nameof(TaskState.Running) },
         };
         if (after is { } cursor)
         {
@@ -192,6 +243,25 @@ internal static class MongoTaskCommands
 
         return filter;
     }
+
+    private static BsonDocument HistorySoFar => new("$ifNull", new BsonArray { "$" + TaskField.History, new BsonArray() });
+
+    /// <summary>The history with the attempt that is ending appended; reads the attempt and worker before the $set.</summary>
+    private static BsonDocument AppendHistory(string outcome, BsonValue error) => new("$concatArrays", new BsonArray
+    {
+        HistorySoFar,
+        new BsonArray
+        {
+            new BsonDocument
+            {
+                { HistoryField.Attempt, "$" + TaskField.Attempt },
+                { HistoryField.Worker, "$" + TaskField.Worker },
+                { HistoryField.Outcome, Literal(outcome) },
+                { HistoryField.Error, error },
+                { HistoryField.EndedAt, Now },
+            },
+        },
+    });
 
     private static BsonDocument RunningCountsOne => new("$cond", new BsonArray
     {

@@ -23,6 +23,19 @@ internal static class TaskField
     internal const string Error = "error";
     internal const string JobId = "jobId";
     internal const string TraceParent = "traceParent";
+    internal const string Owner = "owner";
+    internal const string DueAt = "dueAt";
+    internal const string History = "history";
+}
+
+/// <summary>Field names of an entry of a task's <c>history</c> array.</summary>
+internal static class HistoryField
+{
+    internal const string Attempt = "attempt";
+    internal const string Worker = "worker";
+    internal const string Outcome = "outcome";
+    internal const string Error = "error";
+    internal const string EndedAt = "endedAt";
 }
 
 /// <summary>Reads task documents back into the model. Optional fields are absent rather than null in the database.</summary>
@@ -48,7 +61,19 @@ internal static class MongoTaskDocuments
         Error = OptionalString(document, TaskField.Error),
         JobId = OptionalString(document, TaskField.JobId),
         TraceParent = OptionalString(document, TaskField.TraceParent),
+        Owner = OptionalString(document, TaskField.Owner),
+        DueAt = OptionalTime(document, TaskField.DueAt),
+        History = document.TryGetValue(TaskField.History, out var history) && history.IsBsonArray
+            ? new AttemptHistory(history.AsBsonArray.Select(entry => ToAttempt(entry.AsBsonDocument)))
+            : AttemptHistory.Empty,
     };
+
+    private static AttemptRecord ToAttempt(BsonDocument entry) => new(
+        entry[HistoryField.Attempt].ToInt32(),
+        OptionalString(entry, HistoryField.Worker),
+        entry[HistoryField.Outcome].AsString,
+        OptionalString(entry, HistoryField.Error),
+        ToTime(entry[HistoryField.EndedAt]));
 
     internal static Guid ToGuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);
 

@@ -64,15 +64,6 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
                 cancellationToken)
             : TransitionAsync(session: null, transition, cancellationToken);
 
-    public async Task<bool> AttachJobAsync(Guid id, Guid attemptToken, string jobId, CancellationToken cancellationToken)
-    {
-        var result = await Tasks.UpdateOneAsync(
-            MongoTaskCommands.AttachJobFilter(id, attemptToken),
-            MongoTaskCommands.AttachJobUpdate(jobId),
-            cancellationToken: cancellationToken);
-        return result.MatchedCount == 1;
-    }
-
     public Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken) =>
         ToListAsync(
             Tasks.Find(MongoTaskCommands.ActiveByWorkerFilter(worker)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
@@ -83,18 +74,84 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
         var groups = await Tasks.Aggregate<BsonDocument>(MongoTaskCommands.CountActiveByWorker(worker), cancellationToken: cancellationToken)
             .ToListAsync(cancellationToken);
         int Count(TaskState state) => groups.FirstOrDefault(g => g["_id"] == state.ToString())?["count"].ToInt32() ?? 0;
-        return new ActiveCounts(Count(TaskState.Queued), Count(TaskState.Running));
+        return new ActiveCounts(Count(TaskState.Queued), Count(TaskState.Running), groups.Sum(g => g["due"].ToInt32()));
     }
 
-    public Task<IReadOnlyList<TaskRecord>> ListWithoutJobAsync(TimeSpan minimumAge, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken) =>
         ToListAsync(
-            Tasks.Find(MongoTaskCommands.WithoutJobFilter(minimumAge)).Sort(MongoTaskCommands.EarliestCreatedFirst).Limit(limit),
+            Tasks.Find(MongoTaskCommands.RunningFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
             cancellationToken);
 
-    public Task<IReadOnlyList<TaskRecord>> ListActiveWithJobAsync(Guid? after, int limit, CancellationToken cancellationToken) =>
-        ToListAsync(
-            Tasks.Find(MongoTaskCommands.ActiveWithJobFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
-            cancellationToken);
+    public async Task<IReadOnlyList<CreateResult>> CreateManyAsync(IReadOnlyList<NewTask> tasks, CancellationToken cancellationToken)
+    {
+        var results = new List<CreateResult>(tasks.Count);
+        foreach (var task in tasks)
+        {
+            results.Add(await CreateAsync(task, cancellationToken));
+        }
+
+        return results;
+    }
+
+    public async Task<IReadOnlyDictionary<TaskState, long>> CountByStatusAsync(CancellationToken cancellationToken)
+    {
+        var groups = await Tasks.Aggregate<BsonDocument>(MongoTaskCommands.CountByStatus(), cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var counts = Enum.GetValues<TaskState>().ToDictionary(state => state, _ => 0L);
+        foreach (var group in groups)
+        {
+            counts[Enum.Parse<TaskState>(group["_id"].AsString)] = group["count"].ToInt64();
+        }
+
+        return counts;
+    }
+
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken)
+    {
+        var candidates = await Tasks.Find(MongoTaskCommands.ClaimableFilter(worker))
+            .Sort(MongoTaskCommands.OldestFirst).Limit(limit).Project(MongoTaskCommands.IdOnly).ToListAsync(cancellationToken);
+        var claimed = new List<TaskRecord>(candidates.Count);
+        foreach (var candidate in candidates)
+        {
+            // Each candidate is claimed by a conditional write: of two claimants, one finds it no longer Queued.
+            var started = await Tasks.FindOneAndUpdateAsync(
+                MongoTaskCommands.ClaimFilter(MongoTaskDocuments.ToGuid(candidate[TaskField.Id]), worker),
+                MongoCommands.Update(MongoTaskCommands.ClaimUpdate(jobId)),
+                ReturningAfter,
+                cancellationToken);
+            if (started is not null)
+            {
+                claimed.Add(MongoTaskDocuments.ToTask(started));
+            }
+        }
+
+        return claimed;
+    }
+
+    public async Task<IReadOnlyList<TransitionOutcome>> ApplyOutcomesAsync(IReadOnlyList<TaskTransition> outcomes, CancellationToken cancellationToken)
+    {
+        var results = new List<TransitionOutcome>(outcomes.Count);
+        foreach (var outcome in outcomes)
+        {
+            if (outcome is not (CompleteAttempt or FailAttempt or RetryAttempt))
+            {
+                throw new ArgumentException($"{outcome.GetType().Name} is not an attempt's outcome.", nameof(outcomes));
+            }
+
+            var applied = await TransitionAsync(session: null, outcome, cancellationToken);
+            results.Add(applied.Applied ? TransitionOutcome.Applied : TransitionOutcome.Conflict);
+        }
+
+        return results;
+    }
+
+    public async Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
+    {
+        var documents = await Tasks.Find(MongoTaskCommands.ByIds(ids)).Project(MongoTaskCommands.CurrentAttemptOnly).ToListAsync(cancellationToken);
+        return documents.ConvertAll(d => new CurrentAttempt(
+            MongoTaskDocuments.ToGuid(d[TaskField.Id]),
+            Enum.Parse<TaskState>(d[TaskField.Status].AsString),
+            MongoTaskDocuments.ToGuid(d[TaskField.AttemptToken])));
+    }
 
     /// <summary>One conditional write; on a miss, the task as it stands tells a conflict from an unknown id.</summary>
     private async Task<TransitionResult> TransitionAsync(IClientSessionHandle? session, TaskTransition transition, CancellationToken cancellationToken)

@@ -72,6 +72,18 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         $"""
         ALTER TABLE {tables.Tasks} ADD COLUMN trace_parent text;
         """,
+        // The task table becomes the queue: workers claim their due Queued tasks (oldest first) in sets, so tasks
+        // no longer wait for a job of their own and the orphan index goes. Owner scopes reads to the submitting client.
+        $"""
+        ALTER TABLE {tables.Tasks}
+            ADD COLUMN owner text,
+            ADD COLUMN due_at timestamptz,
+            ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
+        UPDATE {tables.Tasks} SET due_at = created_at WHERE status = 'Queued';
+        DROP INDEX {tables.Schema}.tasks_queued_without_job;
+        CREATE INDEX tasks_claimable ON {tables.Tasks} (worker, id) WHERE status = 'Queued';
+        CREATE INDEX tasks_by_owner ON {tables.Tasks} (owner, id DESC);
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

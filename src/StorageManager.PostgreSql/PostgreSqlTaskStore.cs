@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using TaskServer.StorageManager.Tasks;
@@ -8,45 +9,71 @@ namespace TaskServer.StorageManager.PostgreSql;
 internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSqlTables tables) : ITaskStore
 {
     private const string Columns =
-        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent";
+        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent, owner, due_at, history::text";
 
     // The transition's outcome is read from the column after the task's.
     private static readonly int Width = Columns.Split(',').Length;
 
-    public async Task<CreateResult> CreateAsync(NewTask task, CancellationToken cancellationToken)
+
+    public async Task<CreateResult> CreateAsync(NewTask task, CancellationToken cancellationToken) =>
+        (await CreateManyAsync([task], cancellationToken))[0];
+
+    public async Task<IReadOnlyList<CreateResult>> CreateManyAsync(IReadOnlyList<NewTask> tasks, CancellationToken cancellationToken)
     {
-        // ON CONFLICT waits for a concurrent insert of the same key to commit or roll back, so
-        // exactly one request creates the task and the others find it afterwards.
-        await using (var insert = dataSource.CreateCommand(
+        // One statement, one commit for the whole set. ON CONFLICT waits for a concurrent insert of the same key to
+        // commit or roll back, so exactly one request creates the task and the others find it afterwards; a key
+        // repeated inside the set is inserted once.
+        await using var insert = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, trace_parent)
-            VALUES (@id, @type, @payload, 'Queued', 1, @token, @max_attempts, @worker, @key, @hash, now(), @trace_parent)
+            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, due_at, trace_parent, owner)
+            SELECT n.id, n.type, n.payload::jsonb, 'Queued', 1, n.token, n.max_attempts, n.worker, n.key, n.hash, now(), now(), n.trace_parent, n.owner
+            FROM unnest(@ids, @types, @payloads, @tokens, @max_attempts, @workers, @keys, @hashes, @trace_parents, @owners)
+                AS n(id, type, payload, token, max_attempts, worker, key, hash, trace_parent, owner)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
-            """))
+            """);
+        insert.Parameters.AddWithValue("ids", tasks.Select(t => t.Id).ToArray());
+        insert.Parameters.AddWithValue("types", tasks.Select(t => t.Type).ToArray());
+        insert.Parameters.AddWithValue("payloads", tasks.Select(t => t.Payload).ToArray());
+        insert.Parameters.AddWithValue("tokens", tasks.Select(t => t.AttemptToken).ToArray());
+        insert.Parameters.AddWithValue("max_attempts", tasks.Select(t => t.MaxAttempts).ToArray());
+        insert.Parameters.AddWithValue("workers", tasks.Select(t => t.Worker).ToArray());
+        insert.Parameters.Add(NullableTexts("keys", tasks.Select(t => t.IdempotencyKey)));
+        insert.Parameters.AddWithValue("hashes", tasks.Select(t => t.PayloadHash).ToArray());
+        insert.Parameters.Add(NullableTexts("trace_parents", tasks.Select(t => t.TraceParent)));
+        insert.Parameters.Add(NullableTexts("owners", tasks.Select(t => t.Owner)));
+        var created = (await ReadAllAsync(insert, cancellationToken)).ToDictionary(t => t.Id);
+
+        var results = new CreateResult[tasks.Count];
+        var conflicted = new List<int>();
+        for (var i = 0; i < tasks.Count; i++)
         {
-            insert.Parameters.AddWithValue("id", task.Id);
-            insert.Parameters.AddWithValue("type", task.Type);
-            insert.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, task.Payload);
-            insert.Parameters.AddWithValue("token", task.AttemptToken);
-            insert.Parameters.AddWithValue("max_attempts", task.MaxAttempts);
-            insert.Parameters.AddWithValue("worker", task.Worker);
-            insert.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)task.IdempotencyKey ?? DBNull.Value);
-            insert.Parameters.AddWithValue("hash", task.PayloadHash);
-            insert.Parameters.AddWithValue("trace_parent", NpgsqlDbType.Text, (object?)task.TraceParent ?? DBNull.Value);
-            var created = await ReadSingleAsync(insert, cancellationToken);
-            if (created is not null)
+            if (created.TryGetValue(tasks[i].Id, out var stored))
             {
-                return new CreateResult(CreateOutcome.Created, created);
+                results[i] = new CreateResult(CreateOutcome.Created, stored);
+            }
+            else
+            {
+                conflicted.Add(i);
             }
         }
 
-        await using var existing = dataSource.CreateCommand($"SELECT {Columns} FROM {tables.Tasks} WHERE idempotency_key = @key");
-        existing.Parameters.AddWithValue("key", task.IdempotencyKey!);
-        var stored = await ReadSingleAsync(existing, cancellationToken)
-            ?? throw new InvalidOperationException($"Task with idempotency key '{task.IdempotencyKey}' conflicted on insert but cannot be read.");
-        var outcome = stored.PayloadHash == task.PayloadHash ? CreateOutcome.Existing : CreateOutcome.IdempotencyConflict;
-        return new CreateResult(outcome, stored);
+        if (conflicted.Count > 0)
+        {
+            await using var existing = dataSource.CreateCommand($"SELECT {Columns} FROM {tables.Tasks} WHERE idempotency_key = ANY(@keys)");
+            existing.Parameters.AddWithValue("keys", conflicted.Select(i => tasks[i].IdempotencyKey!).Distinct().ToArray());
+            var byKey = (await ReadAllAsync(existing, cancellationToken)).ToDictionary(t => t.IdempotencyKey!);
+            foreach (var i in conflicted)
+            {
+                var task = tasks[i];
+                var stored = byKey.GetValueOrDefault(task.IdempotencyKey!)
+                    ?? throw new InvalidOperationException($"Task with idempotency key '{task.IdempotencyKey}' conflicted on insert but cannot be read.");
+                var outcome = stored.PayloadHash == task.PayloadHash ? CreateOutcome.Existing : CreateOutcome.IdempotencyConflict;
+                results[i] = new CreateResult(outcome, stored);
+            }
+        }
+
+        return results;
     }
 
     public async Task<TaskRecord?> GetAsync(Guid id, CancellationToken cancellationToken)
@@ -72,6 +99,12 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
             command.Parameters.AddWithValue("type", type);
         }
 
+        if (query.Owner is { } owner)
+        {
+            conditions.Add("owner = @owner");
+            command.Parameters.AddWithValue("owner", owner);
+        }
+
         if (query.After is { } after)
         {
             conditions.Add("id < @after");
@@ -82,6 +115,19 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         command.CommandText = $"SELECT {Columns} FROM {tables.Tasks} {where} ORDER BY id DESC LIMIT @limit";
         command.Parameters.AddWithValue("limit", query.Limit);
         return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyDictionary<TaskState, long>> CountByStatusAsync(CancellationToken cancellationToken)
+    {
+        var counts = Enum.GetValues<TaskState>().ToDictionary(state => state, _ => 0L);
+        await using var command = dataSource.CreateCommand($"SELECT status, count(*) FROM {tables.Tasks} GROUP BY status");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[Enum.Parse<TaskState>(reader.GetString(0))] = reader.GetInt64(1);
+        }
+
+        return counts;
     }
 
     public async Task<TransitionResult> ApplyAsync(TaskTransition transition, CancellationToken cancellationToken)
@@ -140,14 +186,102 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return new TransitionResult(outcome, task);
     }
 
-    public async Task<bool> AttachJobAsync(Guid id, Guid attemptToken, string jobId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken)
     {
+        // SKIP LOCKED: two claimants never wait for each other and never take the same row. The candidates are a
+        // materialized CTE: as an IN (subquery) the planner may run the LIMIT more than once and claim more rows.
         await using var command = dataSource.CreateCommand(
-            $"UPDATE {tables.Tasks} SET job_id = @job_id WHERE id = @id AND attempt_token = @token AND status IN ('Queued', 'Running')");
+            $"""
+            WITH claimable AS MATERIALIZED (
+                SELECT id FROM {tables.Tasks}
+                WHERE worker = @worker AND status = 'Queued' AND due_at <= now()
+                ORDER BY id LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
+            UPDATE {tables.Tasks} t SET status = 'Running', started_at = now(), job_id = @job_id
+            FROM claimable
+            WHERE t.id = claimable.id
+            RETURNING {string.Join(", ", Columns.Split(", ").Select(c => "t." + c))}
+            """);
+        command.Parameters.AddWithValue("worker", worker);
         command.Parameters.AddWithValue("job_id", jobId);
-        command.Parameters.AddWithValue("id", id);
-        command.Parameters.AddWithValue("token", attemptToken);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        command.Parameters.AddWithValue("limit", limit);
+        var claimed = await ReadAllAsync(command, cancellationToken);
+        return [.. claimed.OrderBy(t => t.Id)];
+    }
+
+    public async Task<IReadOnlyList<TransitionOutcome>> ApplyOutcomesAsync(IReadOnlyList<TaskTransition> outcomes, CancellationToken cancellationToken)
+    {
+        if (outcomes.Count == 0)
+        {
+            return [];
+        }
+
+        var kinds = outcomes.Select(o => o switch
+        {
+            CompleteAttempt => "complete",
+            FailAttempt => "fail",
+            RetryAttempt => "retry",
+            _ => throw new ArgumentException($"{o.GetType().Name} is not an attempt's outcome.", nameof(outcomes)),
+        }).ToArray();
+
+        // One statement for the set; each row keeps the condition ApplyAsync gives it alone (Running, under its token,
+        // and for a retry an attempt left), so a superseded attempt's outcome is dropped without holding back the rest.
+        await using var command = dataSource.CreateCommand(
+            $"""
+            UPDATE {tables.Tasks} t SET
+                status = CASE v.kind WHEN 'complete' THEN 'Succeeded' WHEN 'fail' THEN 'Failed' ELSE 'Queued' END,
+                result = CASE WHEN v.kind = 'complete' THEN v.result::jsonb ELSE t.result END,
+                error = CASE WHEN v.kind = 'complete' THEN NULL ELSE v.error END,
+                finished_at = CASE WHEN v.kind = 'retry' THEN NULL ELSE now() END,
+                attempt = CASE WHEN v.kind = 'retry' THEN t.attempt + 1 ELSE t.attempt END,
+                attempt_token = CASE WHEN v.kind = 'retry' THEN v.next_token ELSE t.attempt_token END,
+                started_at = CASE WHEN v.kind = 'retry' THEN NULL ELSE t.started_at END,
+                due_at = CASE WHEN v.kind = 'retry' THEN now() + v.delay_ms * interval '1 millisecond' ELSE t.due_at END,
+                history = CASE WHEN v.kind = 'complete' THEN t.history
+                    ELSE {HistoryAppended("t.", $"CASE v.kind WHEN 'fail' THEN '{AttemptRecord.Failed}' ELSE '{AttemptRecord.Retried}' END", "v.error")} END
+            FROM unnest(@ids, @tokens, @kinds, @results, @errors, @next_tokens, @delays_ms)
+                AS v(id, token, kind, result, error, next_token, delay_ms)
+            WHERE t.id = v.id AND t.attempt_token = v.token AND t.status = 'Running'
+              AND (v.kind <> 'retry' OR t.attempt < t.max_attempts)
+            RETURNING t.id
+            """);
+        command.Parameters.AddWithValue("ids", outcomes.Select(o => o.TaskId).ToArray());
+        command.Parameters.AddWithValue("tokens", outcomes.Select(o => o.ExpectedToken!.Value).ToArray());
+        command.Parameters.AddWithValue("kinds", kinds);
+        command.Parameters.Add(NullableTexts("results", outcomes.Select(o => (o as CompleteAttempt)?.Result)));
+        command.Parameters.Add(NullableTexts("errors", outcomes.Select(o => o switch
+        {
+            FailAttempt fail => fail.Error,
+            RetryAttempt retry => retry.Error,
+            _ => null,
+        })));
+        command.Parameters.AddWithValue("next_tokens", outcomes.Select(o => (o as RetryAttempt)?.NextToken ?? Guid.Empty).ToArray());
+        command.Parameters.AddWithValue("delays_ms", outcomes.Select(o => (o as RetryAttempt)?.Delay.TotalMilliseconds ?? 0).ToArray());
+
+        var applied = new HashSet<Guid>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetGuid(0));
+            }
+        }
+
+        return [.. outcomes.Select(o => applied.Contains(o.TaskId) ? TransitionOutcome.Applied : TransitionOutcome.Conflict)];
+    }
+
+    public async Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT id, status, attempt_token FROM {tables.Tasks} WHERE id = ANY(@ids)");
+        command.Parameters.AddWithValue("ids", ids.ToArray());
+        var attempts = new List<CurrentAttempt>(ids.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            attempts.Add(new CurrentAttempt(reader.GetGuid(0), Enum.Parse<TaskState>(reader.GetString(1)), reader.GetGuid(2)));
+        }
+
+        return attempts;
     }
 
     public async Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)
@@ -163,28 +297,20 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            SELECT count(*) FILTER (WHERE status = 'Queued')::int, count(*) FILTER (WHERE status = 'Running')::int
+            SELECT count(*) FILTER (WHERE status = 'Queued')::int, count(*) FILTER (WHERE status = 'Running')::int,
+                   count(*) FILTER (WHERE status = 'Queued' AND due_at <= now())::int
             FROM {tables.Tasks} WHERE worker = @worker AND status IN ('Queued', 'Running')
             """);
         command.Parameters.AddWithValue("worker", worker);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new ActiveCounts(reader.GetInt32(0), reader.GetInt32(1));
+        return new ActiveCounts(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
     }
 
-    public async Task<IReadOnlyList<TaskRecord>> ListWithoutJobAsync(TimeSpan minimumAge, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM {tables.Tasks} WHERE status = 'Queued' AND job_id IS NULL AND created_at <= now() - @age ORDER BY created_at LIMIT @limit");
-        command.Parameters.AddWithValue("age", minimumAge);
-        command.Parameters.AddWithValue("limit", limit);
-        return await ReadAllAsync(command, cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<TaskRecord>> ListActiveWithJobAsync(Guid? after, int limit, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM {tables.Tasks} WHERE status IN ('Queued', 'Running') AND job_id IS NOT NULL AND id > @after ORDER BY id LIMIT @limit");
+            $"SELECT {Columns} FROM {tables.Tasks} WHERE status = 'Running' AND id > @after ORDER BY id LIMIT @limit");
         command.Parameters.AddWithValue("after", after ?? Guid.Empty);
         command.Parameters.AddWithValue("limit", limit);
         return await ReadAllAsync(command, cancellationToken);
@@ -202,25 +328,35 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                 return ("status = 'Succeeded', result = @result, error = NULL, finished_at = now()", null);
             case FailAttempt fail:
                 parameters.AddWithValue("error", fail.Error);
-                return ("status = 'Failed', error = @error, finished_at = now()", null);
+                return ($"status = 'Failed', error = @error, finished_at = now(), history = {HistoryAppended("", $"'{AttemptRecord.Failed}'", "@error")}", null);
             case RetryAttempt retry:
                 parameters.AddWithValue("error", retry.Error);
                 parameters.AddWithValue("next_token", retry.NextToken);
+                parameters.AddWithValue("delay_ms", retry.Delay.TotalMilliseconds);
                 return (
-                    "status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL",
+                    $"status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL, due_at = now() + @delay_ms * interval '1 millisecond', history = {HistoryAppended("", $"'{AttemptRecord.Retried}'", "@error")}",
                     "attempt < max_attempts");
             case CancelTask:
                 return ("status = 'Cancelled', finished_at = now()", null);
             case RequeueTask requeue:
                 parameters.AddWithValue("worker", requeue.Worker);
                 parameters.AddWithValue("next_token", requeue.NextToken);
+                // A running task's lost run counts as an attempt and enters its history; a queued task never ran.
                 return (
-                    "status = 'Queued', worker = @worker, attempt = attempt + CASE WHEN status = 'Running' THEN 1 ELSE 0 END, attempt_token = @next_token, started_at = NULL, job_id = NULL",
+                    $"""
+                    status = 'Queued', worker = @worker, attempt = attempt + CASE WHEN status = 'Running' THEN 1 ELSE 0 END,
+                    attempt_token = @next_token, started_at = NULL, job_id = NULL, due_at = now(),
+                    history = CASE WHEN status = 'Running' THEN {HistoryAppended("", $"'{AttemptRecord.Requeued}'", "'the worker stopped answering'")} ELSE history END
+                    """,
                     null);
             default:
                 throw new UnreachableException($"Unknown transition {transition.GetType().Name}.");
         }
     }
+
+    /// <summary>The task's history with the attempt that is ending appended (read from the row before the update).</summary>
+    private static string HistoryAppended(string row, string outcome, string error) =>
+        $"{row}history || jsonb_build_array(jsonb_build_object('attempt', {row}attempt, 'worker', {row}worker, 'outcome', {outcome}, 'error', {error}, 'endedAt', now()))";
 
     internal static void AddFence(NpgsqlParameterCollection parameters, Leases.Fence fence)
     {
@@ -228,6 +364,9 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         parameters.AddWithValue("lease_holder", fence.Holder);
         parameters.AddWithValue("lease_epoch", fence.Epoch);
     }
+
+    private static NpgsqlParameter NullableTexts(string name, IEnumerable<string?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.Select(v => (object?)v ?? DBNull.Value).ToArray() };
 
     private static TaskRecord ReadTask(NpgsqlDataReader reader) => new()
     {
@@ -248,7 +387,21 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         Error = reader.IsDBNull(14) ? null : reader.GetString(14),
         JobId = reader.IsDBNull(15) ? null : reader.GetString(15),
         TraceParent = reader.IsDBNull(16) ? null : reader.GetString(16),
+        Owner = reader.IsDBNull(17) ? null : reader.GetString(17),
+        DueAt = reader.IsDBNull(18) ? null : reader.GetFieldValue<DateTimeOffset>(18),
+        History = new AttemptHistory(ReadHistory(reader.GetString(19))),
     };
+
+    private static List<AttemptRecord> ReadHistory(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return [.. document.RootElement.EnumerateArray().Select(entry => new AttemptRecord(
+            entry.GetProperty("attempt").GetInt32(),
+            entry.GetProperty("worker").ValueKind == JsonValueKind.String ? entry.GetProperty("worker").GetString() : null,
+            entry.GetProperty("outcome").GetString()!,
+            entry.GetProperty("error").ValueKind == JsonValueKind.String ? entry.GetProperty("error").GetString() : null,
+            entry.GetProperty("endedAt").GetDateTimeOffset()))];
+    }
 
     private static async Task<TaskRecord?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -12,20 +12,20 @@ namespace TaskServer.Failover.Sweeping;
 /// <summary>
 /// The primary's clean-up, at once on promotion and then every SweepInterval: workers silent for longer
 /// than WorkerTimeout are dead; their Queued and Running tasks are requeued onto live workers chosen by
-/// the balancing policy (each with a new attempt token, so a late write of the dead attempt is refused),
-/// and the dead worker is evicted once it owns nothing. Queued tasks that never got a job (a crash
-/// between the two writes of intake) get one. Active tasks whose job ended without their attempt ending
-/// (a job that failed before it could start the attempt, say, because the database refused connections)
-/// are stranded: the sweeper walks the active tasks every StrandedCheckInterval and requeues those found
-/// stranded on two walks in a row, with the same token and job, so a task caught between two writes of a
-/// live attempt is left alone. Every write carries the fence: a deposed primary's sweep changes nothing.
+/// the balancing policy (each with a new attempt token, so a late write of the dead attempt is refused;
+/// the new owner's heartbeat sees them due and its drain claims them), and the dead worker is evicted once
+/// it owns nothing. Running tasks whose job ended without their attempt ending (a drain whose outcomes could
+/// not be written, or one deleted in the dashboard) are stranded: the sweeper walks the running tasks every
+/// StrandedCheckInterval and requeues those found stranded on two walks in a row, with the same token and
+/// job, so a task caught between two writes of a live attempt is left alone. Every write carries the fence:
+/// a deposed primary's sweep changes nothing.
 /// </summary>
 internal sealed partial class Sweeper(
     INodeRegistry registry,
     ITaskStore tasks,
     LeadershipState leadership,
     WorkerPicker picker,
-    IAttemptDispatcher dispatcher,
+    IExecutionJobs jobs,
     SweepTrigger trigger,
     IOptions<FailoverOptions> options,
     TimeProvider timeProvider,
@@ -87,22 +87,10 @@ internal sealed partial class Sweeper(
             }
         }
 
-        foreach (var orphan in await tasks.ListWithoutJobAsync(settings.OrphanAge, Batch, cancellationToken))
-        {
-            if (orphan.Worker is { } owner && live.Contains(owner))
-            {
-                var jobId = dispatcher.Dispatch(orphan.Id, orphan.AttemptToken, owner, orphan.TraceParent);
-                if (await tasks.AttachJobAsync(orphan.Id, orphan.AttemptToken, jobId, cancellationToken))
-                {
-                    LogOrphanEnqueued(orphan.Id, owner);
-                }
-            }
-        }
-
         await RequeueStrandedAsync(fence, settings, cancellationToken);
     }
 
-    /// <summary>One page of the walk over active tasks per sweep; a new walk starts StrandedCheckInterval after the last ended.</summary>
+    /// <summary>One page of the walk over running tasks per sweep; a new walk starts StrandedCheckInterval after the last ended.</summary>
     private async Task RequeueStrandedAsync(Fence fence, FailoverOptions settings, CancellationToken cancellationToken)
     {
         if (strandedCursor is null && timeProvider.GetTimestamp() < nextStrandedWalk)
@@ -110,10 +98,23 @@ internal sealed partial class Sweeper(
             return;
         }
 
-        var page = await tasks.ListActiveWithJobAsync(strandedCursor, StrandedPage, cancellationToken);
+        var page = await tasks.ListRunningAsync(strandedCursor, StrandedPage, cancellationToken);
+
+        // A drain job runs many tasks: each job is looked up once per page.
+        var fates = new Dictionary<string, JobFate>(StringComparer.Ordinal);
         foreach (var task in page)
         {
-            var fate = dispatcher.Inspect(task.JobId!);
+            if (task.JobId is not { } jobId)
+            {
+                continue;
+            }
+
+            if (!fates.TryGetValue(jobId, out var fate))
+            {
+                fate = jobs.Inspect(jobId);
+                fates[jobId] = fate;
+            }
+
             if (!IsStranded(task.Status, fate))
             {
                 continue;
@@ -144,16 +145,12 @@ internal sealed partial class Sweeper(
     }
 
     /// <summary>
-    /// A queued task's job must still be due to run; a running task's job must not have failed or vanished. A running
-    /// task whose job succeeded or was deleted is left alone: a re-delivered job ends at once while the first run of
-    /// the attempt goes on, and a cancel deletes the job just before it records the cancellation.
+    /// A running task's job must still be running. A drain job ends only after every attempt it claimed has its
+    /// outcome written (it fails when one could not be, and a re-delivered drain waits for its first run), so a
+    /// task still Running under a job that ended, in any way, was left behind. Queued tasks have no job: the drain
+    /// of their owner claims them.
     /// </summary>
-    internal static bool IsStranded(TaskState status, JobFate fate) => status switch
-    {
-        TaskState.Queued => fate != JobFate.Pending,
-        TaskState.Running => fate is JobFate.Failed or JobFate.Missing,
-        _ => false,
-    };
+    internal static bool IsStranded(TaskState status, JobFate fate) => status == TaskState.Running && fate != JobFate.Pending;
 
     /// <summary>False when the fence no longer holds: this node was deposed and must stop sweeping.</summary>
     private async Task<bool> RequeueFromAsync(NodeRecord dead, Fence fence, CancellationToken cancellationToken)
@@ -165,6 +162,12 @@ internal sealed partial class Sweeper(
             {
                 return false;
             }
+        }
+
+        // The dead worker's drain jobs would otherwise show as processing in the dashboard until Hangfire gives up on them.
+        foreach (var jobId in orphaned.Select(t => t.JobId).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            jobs.Abandon(jobId);
         }
 
         // Evicted in the same sweep once it owns nothing, so its leaving the registry marks the requeue.
@@ -204,13 +207,6 @@ internal sealed partial class Sweeper(
                 LogFenced(task.Id, fence.Epoch);
                 return false;
             case TransitionOutcome.Applied:
-                var jobId = dispatcher.Dispatch(task.Id, nextToken, target.NodeId, task.TraceParent);
-                await tasks.AttachJobAsync(task.Id, nextToken, jobId, cancellationToken);
-                if (task.JobId is { } abandoned)
-                {
-                    dispatcher.Abandon(abandoned);
-                }
-
                 LogRequeued(task.Id, reason, task.Worker, target.NodeId, requeued.Task!.Attempt, fence.Epoch);
                 break;
         }
@@ -229,9 +225,6 @@ internal sealed partial class Sweeper(
 
     [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "No live worker to take task {TaskId} from {PreviousWorker}; retrying next sweep")]
     private partial void LogNoLiveWorker(Guid taskId, string? previousWorker);
-
-    [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "Task {TaskId} had no job; enqueued on its worker {Worker}")]
-    private partial void LogOrphanEnqueued(Guid taskId, string worker);
 
     [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "Task {TaskId} is {Status} but its job {JobId} is {Fate}: stranded, requeuing it")]
     private partial void LogStranded(Guid taskId, TaskState status, JobFate fate, string jobId);

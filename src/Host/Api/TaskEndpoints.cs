@@ -112,21 +112,17 @@ public static class TaskEndpoints
         return Results.Ok(new TaskPage(page.Select(TaskView.From).ToList(), page.Count == pageSize ? page[^1].Id : null));
     }
 
-    private static async Task<IResult> CancelAsync(Guid id, ITaskStore store, TaskJobScheduler scheduler, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(Guid id, ITaskStore store, CancellationToken cancellationToken)
     {
+        // A running handler learns of it from its worker, which checks its running attempts every
+        // Execution:CancellationCheckInterval, and sees its token cancelled.
         var result = await store.ApplyAsync(new CancelTask(id), cancellationToken);
         switch (result.Outcome)
         {
             case TransitionOutcome.NotFound:
                 return Problems.TaskNotFound(id);
             case TransitionOutcome.Applied:
-                // The job's deletion reaches a running handler as cancellation of its token.
-                if (result.Task!.JobId is { } jobId)
-                {
-                    scheduler.Abandon(jobId);
-                }
-
-                return Results.Ok(TaskView.From(result.Task));
+                return Results.Ok(TaskView.From(result.Task!));
             default:
                 return Problems.TaskAlreadyFinal(id, result.Task!.Status.ToString());
         }
@@ -160,7 +156,7 @@ public static class TaskEndpoints
         // Keys are scoped per client (the gateway names the client), so two clients never collide.
         var client = request.Headers[TaskRoutes.ClientIdHeader].FirstOrDefault() ?? "";
         var scopedKey = idempotencyKey is null ? null : $"{client}:{idempotencyKey}";
-        var accepted = await intake.AcceptAsync(submission!, scopedKey, cancellationToken);
+        var accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client).WaitAsync(cancellationToken);
         if (accepted.Outcome == CreateOutcome.IdempotencyConflict)
         {
             return Problems.IdempotencyConflict(accepted.Task.Id);

@@ -6,15 +6,44 @@ using TaskServer.StorageManager.Tasks;
 namespace TaskServer.Host.Api;
 
 /// <summary>
-/// A worker accepting a task: persist it (Queued, owned by this worker), then enqueue its Hangfire job,
-/// in that order. A crash between the two leaves a Queued task without a job, which the primary's
-/// sweeper enqueues; the reverse order could run a job whose task was never stored.
+/// A worker accepting a task: one insert, shared with whatever other submissions arrived meanwhile (group commit),
+/// and the 202 only once that insert has committed. The row is the queue entry: no job is created per task; the
+/// worker's drain is told that work arrived and claims it.
 /// </summary>
-public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider)
+public sealed class TaskIntake : IAsyncDisposable
 {
-    public async Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    private const int MaxSetSize = 256;
+
+    private readonly GroupCommit<NewTask, CreateResult> commits;
+    private readonly NodeIdentity node;
+    private readonly TimeProvider timeProvider;
+
+    public TaskIntake(ITaskStore store, TaskArrivals arrivals, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider, IHostApplicationLifetime lifetime)
     {
-        var task = new NewTask
+        this.node = node;
+        this.timeProvider = timeProvider;
+        commits = new GroupCommit<NewTask, CreateResult>(
+            async (set, cancellationToken) =>
+            {
+                var results = await store.CreateManyAsync(set, cancellationToken);
+                var created = results.Where(r => r.Outcome == CreateOutcome.Created).ToList();
+                if (created.Count > 0)
+                {
+                    arrivals.Raise();
+                    foreach (var result in created)
+                    {
+                        metrics.Submitted(result.Task.Type);
+                    }
+                }
+
+                return results;
+            },
+            MaxSetSize,
+            lifetime.ApplicationStopped);
+    }
+
+    public Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, string? owner) =>
+        commits.WriteAsync(new NewTask
         {
             Id = Guid.CreateVersion7(timeProvider.GetUtcNow()),
             Type = request.Type,
@@ -23,22 +52,11 @@ public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, Nod
             Worker = node.Id,
             AttemptToken = Guid.NewGuid(),
             IdempotencyKey = idempotencyKey,
+            Owner = owner,
 
             // The intake's request span: the gateway's and the client's spans are its ancestors.
             TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,
-        };
+        });
 
-        var created = await store.CreateAsync(task, cancellationToken);
-        if (created.Outcome != CreateOutcome.Created)
-        {
-            return created;
-        }
-
-        metrics.Submitted(task.Type);
-        var jobId = scheduler.Schedule(task.Id, task.AttemptToken, task.TraceParent, TimeSpan.Zero);
-        var attached = await store.AttachJobAsync(task.Id, task.AttemptToken, jobId, cancellationToken);
-
-        // The job may already have started (or even finished) the task; either way the id is recorded once.
-        return attached ? created with { Task = created.Task with { JobId = jobId } } : created;
-    }
+    public ValueTask DisposeAsync() => commits.DisposeAsync();
 }

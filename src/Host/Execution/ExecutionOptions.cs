@@ -25,6 +25,10 @@ public sealed class ExecutionOptions
     [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Execution:MaxPayloadBytes must be between 1 KiB and 64 MiB.")]
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>How often a worker asks whether its longer-running attempts were cancelled or requeued (their handlers' tokens then fire).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Execution:CancellationCheckInterval must be between 100 ms and 1 min.")]
+    public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The delay before attempt <paramref name="nextAttempt"/>, with ±20% jitter so retries of a burst spread out.</summary>
     public TimeSpan RetryDelay(int nextAttempt, double jitter)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
@@ -8,12 +9,15 @@ namespace TaskServer.Host.Node;
 /// <summary>
 /// Writes this node's heartbeat every <see cref="NodeOptions.HeartbeatInterval"/>. A worker reports its
 /// load as the store counts it (its Queued and Running tasks), so the figure survives nothing but the truth.
+/// The same count tells a worker of due tasks it did not insert itself (the primary requeued them onto it, or
+/// a retry's backoff ended while no drain ran): it raises <see cref="TaskArrivals"/> for them.
 /// </summary>
 internal sealed partial class NodeHeartbeatService(
     INodeRegistry registry,
     ITaskStore tasks,
     NodeIdentity node,
     FaultState faults,
+    TaskArrivals arrivals,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger) : BackgroundService
@@ -45,6 +49,11 @@ internal sealed partial class NodeHeartbeatService(
     private async Task<NodeLoad> CountLoadAsync(NodeOptions settings, CancellationToken cancellationToken)
     {
         var active = await tasks.CountActiveByWorkerAsync(node.Id, cancellationToken);
+        if (active.Due > 0)
+        {
+            arrivals.Raise();
+        }
+
         return new NodeLoad(active.Queued, active.Running, settings.Capacity);
     }
 

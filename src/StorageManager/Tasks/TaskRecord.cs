@@ -1,3 +1,6 @@
+using System.Collections;
+using System.Collections.Immutable;
+
 namespace TaskServer.StorageManager.Tasks;
 
 /// <summary>One task as stored. Only the store creates these; every change goes through a <see cref="TaskTransition"/>.</summary>
@@ -22,9 +25,48 @@ public sealed record TaskRecord
     /// <summary>The handler's result as JSON text.</summary>
     public string? Result { get; init; }
     public string? Error { get; init; }
-    /// <summary>The Hangfire job that runs the current attempt; null until it is enqueued.</summary>
+    /// <summary>The Hangfire job that claimed the current attempt (a worker's drain job); the last one that ran it while Queued, or null.</summary>
     public string? JobId { get; init; }
+
+    /// <summary>The client whose key submitted the task; null for tasks stored before owners were recorded.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>When a Queued task may be claimed: its creation, or the end of a retry's backoff.</summary>
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>The attempts that ended without success, oldest first (the current attempt is described by the task itself).</summary>
+    public AttemptHistory History { get; init; } = AttemptHistory.Empty;
 
     /// <summary>The W3C <c>traceparent</c> of the submitting request, when it was traced.</summary>
     public string? TraceParent { get; init; }
+}
+
+/// <summary>One attempt that ended without success: retried, failed for good, or taken from its worker by the primary.</summary>
+public sealed record AttemptRecord(int Attempt, string? Worker, string Outcome, string? Error, DateTimeOffset EndedAt)
+{
+    public const string Retried = "retried";
+    public const string Failed = "failed";
+    public const string Requeued = "requeued";
+}
+
+/// <summary>A task's ended attempts, compared by content so that two reads of one task are equal records.</summary>
+public sealed class AttemptHistory(IEnumerable<AttemptRecord> attempts) : IReadOnlyList<AttemptRecord>, IEquatable<AttemptHistory>
+{
+    private readonly ImmutableArray<AttemptRecord> attempts = [.. attempts];
+
+    public static AttemptHistory Empty { get; } = new([]);
+
+    public int Count => attempts.Length;
+
+    public AttemptRecord this[int index] => attempts[index];
+
+    public IEnumerator<AttemptRecord> GetEnumerator() => ((IEnumerable<AttemptRecord>)attempts).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public bool Equals(AttemptHistory? other) => other is not null && attempts.SequenceEqual(other.attempts);
+
+    public override bool Equals(object? obj) => Equals(obj as AttemptHistory);
+
+    public override int GetHashCode() => attempts.Length == 0 ? 0 : HashCode.Combine(attempts.Length, attempts[^1]);
 }

@@ -59,13 +59,15 @@ public sealed class FailAttempt(Guid taskId, Guid attemptToken, string error) : 
 
 /// <summary>
 /// The current attempt failed and another is allowed: Running -> Queued with the next attempt number
-/// and <see cref="NextToken"/>. The store applies it only while attempt &lt; maxAttempts.
+/// and <see cref="NextToken"/>, due after <see cref="Delay"/> (the backoff, by the database clock).
+/// The store applies it only while attempt &lt; maxAttempts.
 /// </summary>
-public sealed class RetryAttempt(Guid taskId, Guid attemptToken, string error, Guid nextToken) : TaskTransition(taskId)
+public sealed class RetryAttempt(Guid taskId, Guid attemptToken, string error, Guid nextToken, TimeSpan delay = default) : TaskTransition(taskId)
 {
     public Guid AttemptToken { get; } = attemptToken;
     public string Error { get; } = error;
     public Guid NextToken { get; } = nextToken;
+    public TimeSpan Delay { get; } = delay;
 
     public override IReadOnlyList<TaskState> From => TaskStateMachine.RunningOnly;
     public override TaskState Target => TaskState.Queued;

@@ -92,9 +92,9 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     [Fact]
     public async Task Retry_opens_the_next_attempt_with_a_new_token_and_rejects_the_old_one()
     {
-        var task = await CreateAsync();
-        await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct);
-        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
+        var worker = Unique("worker");
+        var task = await CreateAsync(worker: worker);
+        Assert.Equal([task.Id], (await Store.ClaimAsync(worker, "job-1", 10, Ct)).Select(t => t.Id));
         var next = Guid.NewGuid();
 
         var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, task.AttemptToken, "boom", next), Ct);
@@ -106,9 +106,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(2, retried.Task.Attempt);
         Assert.Equal(next, retried.Task.AttemptToken);
         Assert.Equal("boom", retried.Task.Error);
-        // The failed attempt's job stays recorded until the next one is attached: a retry waiting out its
-        // backoff is never mistaken for a task that lost its job.
         Assert.Equal("job-1", retried.Task.JobId);
+        Assert.Equal([new AttemptRecord(1, worker, AttemptRecord.Retried, "boom", retried.Task.History[0].EndedAt)], retried.Task.History);
         Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
         Assert.Equal(TransitionOutcome.Conflict, lateStart.Outcome);
         Assert.Equal(TransitionOutcome.Applied, (await Store.ApplyAsync(new StartAttempt(task.Id, next, "worker-a"), Ct)).Outcome);
@@ -297,16 +296,6 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
-    public async Task A_job_is_attached_to_the_current_attempt_only()
-    {
-        var task = await CreateAsync();
-
-        Assert.False(await Store.AttachJobAsync(task.Id, Guid.NewGuid(), "job-stale", Ct));
-        Assert.True(await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct));
-        Assert.Equal("job-1", (await Store.GetAsync(task.Id, Ct))!.JobId);
-    }
-
-    [Fact]
     public async Task Active_tasks_are_listed_by_owning_worker()
     {
         var worker = Unique("worker");
@@ -336,23 +325,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, worker), Ct);
         await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
 
-        Assert.Equal(new ActiveCounts(2, 1), await Store.CountActiveByWorkerAsync(worker, Ct));
+        Assert.Equal(new ActiveCounts(2, 1, Due: 2), await Store.CountActiveByWorkerAsync(worker, Ct));
         Assert.Equal(new ActiveCounts(0, 0), await Store.CountActiveByWorkerAsync(Unique("idle"), Ct));
-    }
-
-    [Fact]
-    public async Task Queued_tasks_without_a_job_are_listed_once_old_enough()
-    {
-        var orphan = await CreateAsync();
-        var withJob = await CreateAsync();
-        await Store.AttachJobAsync(withJob.Id, withJob.AttemptToken, "job-1", Ct);
-
-        var old = await Store.ListWithoutJobAsync(TimeSpan.Zero, 10_000, Ct);
-        var young = await Store.ListWithoutJobAsync(TimeSpan.FromHours(1), 10_000, Ct);
-
-        Assert.Contains(old, t => t.Id == orphan.Id);
-        Assert.DoesNotContain(old, t => t.Id == withJob.Id);
-        Assert.DoesNotContain(young, t => t.Id == orphan.Id);
     }
 
     [Fact]
@@ -368,37 +342,35 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
-    public async Task Active_tasks_with_a_job_are_walked_in_id_order_after_a_cursor()
+    public async Task Running_tasks_are_walked_in_id_order_after_a_cursor()
     {
-        var withoutJob = await CreateAsync();
         var queued = await CreateAsync();
-        var running = await CreateAsync();
+        var first = await CreateAsync();
+        var second = await CreateAsync();
         var done = await CreateAsync();
-        foreach (var task in new[] { queued, running, done })
+        foreach (var task in new[] { first, second, done })
         {
-            await Store.AttachJobAsync(task.Id, task.AttemptToken, $"job-{task.Id}", Ct);
+            await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
         }
 
-        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, "worker-a"), Ct);
-        await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, "worker-a"), Ct);
         await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
 
-        var all = await WalkAsync(limit: 3);
-        var afterQueued = await Store.ListActiveWithJobAsync(queued.Id, 10_000, Ct);
+        var all = await WalkAsync(limit: 1);
+        var afterFirst = await Store.ListRunningAsync(first.Id, 10_000, Ct);
 
-        Assert.Contains(all, t => t.Id == queued.Id && t.JobId == $"job-{queued.Id}");
-        Assert.Contains(all, t => t.Id == running.Id && t.Status == TaskState.Running);
-        Assert.DoesNotContain(all, t => t.Id == withoutJob.Id || t.Id == done.Id);
+        Assert.Contains(all, t => t.Id == first.Id && t.Status == TaskState.Running);
+        Assert.Contains(all, t => t.Id == second.Id);
+        Assert.DoesNotContain(all, t => t.Id == queued.Id || t.Id == done.Id);
         Assert.Equal(all.Count, all.Select(t => t.Id).Distinct().Count());
-        Assert.DoesNotContain(afterQueued, t => t.Id == queued.Id);
-        Assert.Contains(afterQueued, t => t.Id == running.Id);
+        Assert.DoesNotContain(afterFirst, t => t.Id == first.Id);
+        Assert.Contains(afterFirst, t => t.Id == second.Id);
 
         // Page by page, as the sweeper walks them: every page continues after the last id of the previous one.
         async Task<List<TaskRecord>> WalkAsync(int limit)
         {
             var seen = new List<TaskRecord>();
             Guid? cursor = null;
-            while (await Store.ListActiveWithJobAsync(cursor, limit, Ct) is { Count: > 0 } page)
+            while (await Store.ListRunningAsync(cursor, limit, Ct) is { Count: > 0 } page)
             {
                 seen.AddRange(page);
                 cursor = page[^1].Id;
@@ -409,12 +381,187 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task A_claim_starts_the_workers_due_queued_tasks_oldest_first_under_their_tokens()
+    {
+        var worker = Unique("worker");
+        var oldest = await CreateAsync(worker: worker);
+        var next = await CreateAsync(worker: worker);
+        var third = await CreateAsync(worker: worker);
+        var others = await CreateAsync(worker: Unique("other"));
+
+        var claimed = await Store.ClaimAsync(worker, "job-7", 2, Ct);
+        var rest = await Store.ClaimAsync(worker, "job-8", 10, Ct);
+
+        Assert.Equal([oldest.Id, next.Id], claimed.Select(t => t.Id));
+        Assert.All(claimed, t =>
+        {
+            Assert.Equal(TaskState.Running, t.Status);
+            Assert.Equal("job-7", t.JobId);
+            Assert.NotNull(t.StartedAt);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"x":1}"""), JsonNode.Parse(t.Payload)));
+        });
+        Assert.Equal(oldest.AttemptToken, claimed[0].AttemptToken);
+        Assert.Equal([third.Id], rest.Select(t => t.Id));
+        Assert.Empty(await Store.ClaimAsync(worker, "job-9", 10, Ct));
+        Assert.Equal(TaskState.Queued, (await Store.GetAsync(others.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Parallel_claims_never_take_the_same_task_twice()
+    {
+        var worker = Unique("worker");
+        var created = new List<Guid>();
+        for (var i = 0; i < 60; i++)
+        {
+            created.Add((await CreateAsync(worker: worker)).Id);
+        }
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            Task.Run(() => Store.ClaimAsync(worker, $"job-{i}", 7, Ct))));
+        var claimed = claims.SelectMany(c => c).Select(t => t.Id).ToList();
+        claimed.AddRange((await Store.ClaimAsync(worker, "job-last", 100, Ct)).Select(t => t.Id));
+
+        Assert.Equal(claimed.Count, claimed.Distinct().Count());
+        Assert.Equal(created.Order(), claimed.Order());
+    }
+
+    [Fact]
+    public async Task A_retry_waits_out_its_backoff_before_it_can_be_claimed_again()
+    {
+        var worker = Unique("worker");
+        var task = await CreateAsync(worker: worker);
+        var claimed = Assert.Single(await Store.ClaimAsync(worker, "job-1", 10, Ct));
+
+        var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, claimed.AttemptToken, "boom", Guid.NewGuid(), TimeSpan.FromHours(1)), Ct);
+
+        Assert.True(retried.Task!.DueAt > retried.Task.CreatedAt.AddMinutes(59));
+        Assert.Empty(await Store.ClaimAsync(worker, "job-2", 10, Ct));
+        Assert.Equal(new ActiveCounts(1, 0, Due: 0), await Store.CountActiveByWorkerAsync(worker, Ct));
+    }
+
+    [Fact]
+    public async Task Outcomes_are_written_as_a_set_and_a_superseded_attempt_misses_alone()
+    {
+        var worker = Unique("worker");
+        var completed = await CreateAsync(worker: worker);
+        var failed = await CreateAsync(worker: worker, maxAttempts: 1);
+        var retried = await CreateAsync(worker: worker, maxAttempts: 2);
+        var cancelled = await CreateAsync(worker: worker);
+        Assert.Equal(4, (await Store.ClaimAsync(worker, "job-1", 10, Ct)).Count);
+        await Store.ApplyAsync(new CancelTask(cancelled.Id), Ct);
+        var nextToken = Guid.NewGuid();
+
+        var outcomes = await Store.ApplyOutcomesAsync(
+            [
+                new CompleteAttempt(completed.Id, completed.AttemptToken, """{"ok":true}"""),
+                new FailAttempt(failed.Id, failed.AttemptToken, "for good"),
+                new RetryAttempt(retried.Id, retried.AttemptToken, "again", nextToken, TimeSpan.Zero),
+                new CompleteAttempt(cancelled.Id, cancelled.AttemptToken, "1"),
+            ],
+            Ct);
+
+        Assert.Equal([TransitionOutcome.Applied, TransitionOutcome.Applied, TransitionOutcome.Applied, TransitionOutcome.Conflict], outcomes);
+        var done = (await Store.GetAsync(completed.Id, Ct))!;
+        Assert.Equal(TaskState.Succeeded, done.Status);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"ok":true}"""), JsonNode.Parse(done.Result!)));
+        Assert.NotNull(done.FinishedAt);
+        Assert.Empty(done.History);
+        var failedNow = (await Store.GetAsync(failed.Id, Ct))!;
+        Assert.Equal((TaskState.Failed, "for good"), (failedNow.Status, failedNow.Error));
+        Assert.Equal(AttemptRecord.Failed, Assert.Single(failedNow.History).Outcome);
+        var retriedNow = (await Store.GetAsync(retried.Id, Ct))!;
+        Assert.Equal((TaskState.Queued, 2, nextToken), (retriedNow.Status, retriedNow.Attempt, retriedNow.AttemptToken));
+        Assert.Equal(TaskState.Cancelled, (await Store.GetAsync(cancelled.Id, Ct))!.Status);
+
+        // The retry is due at once (no backoff) and is claimed as attempt 2 under its new token.
+        var again = Assert.Single(await Store.ClaimAsync(worker, "job-2", 10, Ct));
+        Assert.Equal((retried.Id, nextToken), (again.Id, again.AttemptToken));
+    }
+
+    [Fact]
+    public async Task A_set_of_outcomes_refuses_a_retry_once_the_last_attempt_has_run()
+    {
+        var worker = Unique("worker");
+        var task = await CreateAsync(worker: worker, maxAttempts: 1);
+        await Store.ClaimAsync(worker, "job-1", 10, Ct);
+
+        var outcomes = await Store.ApplyOutcomesAsync([new RetryAttempt(task.Id, task.AttemptToken, "boom", Guid.NewGuid())], Ct);
+
+        Assert.Equal([TransitionOutcome.Conflict], outcomes);
+        Assert.Equal(TaskState.Running, (await Store.GetAsync(task.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Many_tasks_are_created_in_one_call_with_each_idempotency_key_resolved()
+    {
+        var stored = await Store.CreateAsync(NewTask("echo", """{"x":1}""", key: Unique("key")), Ct);
+        var fresh = NewTask("echo", """{"n":1}""");
+        var sameKeyTwice = Unique("key");
+        var first = NewTask("echo", """{"n":2}""", key: sameKeyTwice);
+        var repeat = NewTask("echo", """{"n":2}""", key: sameKeyTwice);
+        var replay = NewTask("echo", """{"x":1}""", key: stored.Task.IdempotencyKey);
+        var conflict = NewTask("echo", """{"x":2}""", key: stored.Task.IdempotencyKey);
+
+        var results = await Store.CreateManyAsync([fresh, first, repeat, replay, conflict], Ct);
+
+        Assert.Equal(
+            [CreateOutcome.Created, CreateOutcome.Created, CreateOutcome.Existing, CreateOutcome.Existing, CreateOutcome.IdempotencyConflict],
+            results.Select(r => r.Outcome));
+        Assert.Equal(fresh.Id, results[0].Task.Id);
+        Assert.Equal(first.Id, results[2].Task.Id);
+        Assert.Equal(stored.Task.Id, results[3].Task.Id);
+        Assert.Equal(stored.Task.Id, results[4].Task.Id);
+        Assert.Null(await Store.GetAsync(repeat.Id, Ct));
+    }
+
+    [Fact]
+    public async Task The_owner_is_stored_and_lists_can_be_scoped_to_it()
+    {
+        var owner = Unique("client");
+        var mine = await Store.CreateAsync(NewTask("echo", """{"x":1}""") with { Owner = owner }, Ct);
+        await Store.CreateAsync(NewTask("echo", """{"x":1}""") with { Owner = Unique("client") }, Ct);
+
+        var listed = await Store.ListAsync(new TaskQuery { Owner = owner }, Ct);
+
+        Assert.Equal(owner, (await Store.GetAsync(mine.Task.Id, Ct))!.Owner);
+        Assert.Equal([mine.Task.Id], listed.Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task Current_attempts_tell_an_executor_which_runs_were_superseded()
+    {
+        var queued = await CreateAsync();
+        var cancelled = await CreateAsync();
+        await Store.ApplyAsync(new CancelTask(cancelled.Id), Ct);
+
+        var current = await Store.GetCurrentAttemptsAsync([queued.Id, cancelled.Id, Guid.NewGuid()], Ct);
+
+        Assert.Equal(
+            [new CurrentAttempt(queued.Id, TaskState.Queued, queued.AttemptToken), new CurrentAttempt(cancelled.Id, TaskState.Cancelled, cancelled.AttemptToken)],
+            current.OrderBy(c => c.Id));
+    }
+
+    [Fact]
+    public async Task Tasks_are_counted_by_status()
+    {
+        var before = await Store.CountByStatusAsync(Ct);
+        var task = await CreateAsync();
+        await Store.ApplyAsync(new CancelTask(task.Id), Ct);
+        await CreateAsync();
+
+        var after = await Store.CountByStatusAsync(Ct);
+
+        Assert.Equal(Enum.GetValues<TaskState>().Length, after.Count);
+        Assert.Equal(before[TaskState.Cancelled] + 1, after[TaskState.Cancelled]);
+        Assert.True(after[TaskState.Queued] >= before[TaskState.Queued] + 1);
+    }
+
+    [Fact]
     public async Task Requeue_under_the_current_epoch_moves_a_running_task_to_a_new_attempt_on_another_worker()
     {
         var fence = await HoldLeaseAsync();
         var task = await CreateAsync();
-        await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
-        await Store.AttachJobAsync(task.Id, task.AttemptToken, "job-1", Ct);
+        Assert.Single(await Store.ClaimAsync("worker-a", "job-1", 1_000, Ct), t => t.Id == task.Id);
         var next = Guid.NewGuid();
 
         var requeued = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", next, fence), Ct);
@@ -426,6 +573,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(2, requeued.Task.Attempt);
         Assert.Equal(next, requeued.Task.AttemptToken);
         Assert.Null(requeued.Task.JobId);
+        Assert.Equal(AttemptRecord.Requeued, Assert.Single(requeued.Task.History).Outcome);
         Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
     }
 

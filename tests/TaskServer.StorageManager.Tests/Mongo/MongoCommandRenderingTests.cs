@@ -206,21 +206,13 @@ public sealed class MongoCommandRenderingTests
             """{ worker: 1, status: 1 }""",
             """{ status: 1, _id: -1 }""",
             """{ type: 1, _id: -1 }""",
-            """{ status: 1, createdAt: 1 }""",
+            """{ worker: 1, _id: 1 }""",
+            """{ owner: 1, _id: -1 }""",
         ];
 
         var keys = MongoStorageInitializer.TaskIndexes().Select(index => Json(index.Keys.Render(RenderArgs())));
 
         Assert.Equal(expected.Select(key => Json(Parse(key))), keys);
-    }
-
-    [Fact]
-    public void Attaching_a_job_requires_the_current_attempt_of_an_active_task_and_stores_the_id_verbatim()
-    {
-        AssertBson(
-            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), attemptToken: UUID("11111111-2222-4333-8444-555555555555"), status: { $in: ["Queued", "Running"] } }""",
-            MongoTaskCommands.AttachJobFilter(TaskId, Token));
-        AssertBson("""{ $set: { jobId: "$job" } }""", MongoTaskCommands.AttachJobUpdate("$job"));
     }
 
     [Fact]
@@ -256,22 +248,23 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
-    public void Tasks_without_a_job_are_aged_by_the_server_clock()
+    public void Running_tasks_are_walked_in_id_order_from_a_cursor()
     {
         AssertBson(
-            """{ status: "Queued", jobId: null, $expr: { $lte: ["$createdAt", { $subtract: ["$$NOW", NumberLong(1500)] }] } }""",
-            MongoTaskCommands.WithoutJobFilter(TimeSpan.FromSeconds(1.5)));
+            """{ status: "Running", _id: { $gt: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b") } }""",
+            MongoTaskCommands.RunningFilter(Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")));
+        AssertBson("""{ status: "Running" }""", MongoTaskCommands.RunningFilter(after: null));
     }
 
     [Fact]
-    public void Active_tasks_with_a_job_are_walked_in_id_order_from_a_cursor()
+    public void A_claim_takes_the_workers_queued_tasks_that_are_due_by_the_server_clock()
     {
         AssertBson(
-            """{ status: { $in: ["Queued", "Running"] }, jobId: { $ne: null }, _id: { $gt: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b") } }""",
-            MongoTaskCommands.ActiveWithJobFilter(Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")));
+            """{ worker: "worker-a", status: "Queued", $expr: { $lte: ["$dueAt", "$$NOW"] } }""",
+            MongoTaskCommands.ClaimableFilter("worker-a"));
         AssertBson(
-            """{ status: { $in: ["Queued", "Running"] }, jobId: { $ne: null } }""",
-            MongoTaskCommands.ActiveWithJobFilter(after: null));
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), worker: "worker-a", status: "Queued" }""",
+            MongoTaskCommands.ClaimFilter(TaskId, "worker-a"));
     }
 
     [Fact]

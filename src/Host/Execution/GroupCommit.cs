@@ -1,0 +1,98 @@
+using System.Threading.Channels;
+
+namespace TaskServer.Host.Execution;
+
+/// <summary>
+/// Many callers' writes in one database write and one commit. Each caller waits for its own result; one loop takes
+/// whatever has queued up and writes it as a set. Nothing waits for a window to fill: when idle a write goes out at
+/// once, and under load the sets grow by themselves while the previous write is in flight. A set that fails is split
+/// and each item written alone, so one bad item fails only its own caller.
+/// </summary>
+/// <remarks>The loop runs until <c>ApplicationStopped</c>, past the stopping phase: writes made while the host shuts down still land.</remarks>
+public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
+{
+    private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> write;
+    private readonly int maxSetSize;
+    private readonly Task loop;
+
+    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> write, int maxSetSize, CancellationToken stopped)
+    {
+        this.write = write;
+        this.maxSetSize = maxSetSize;
+        loop = Task.Run(() => RunAsync(stopped), CancellationToken.None);
+    }
+
+    /// <summary>Completes when the set holding <paramref name="item"/> is committed (with its result) or failed (with the error).</summary>
+    public Task<TResult> WriteAsync(TItem item)
+    {
+        var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!pending.Writer.TryWrite(new Pending(item, completion)))
+        {
+            completion.SetException(new ObjectDisposedException(nameof(GroupCommit<TItem, TResult>), "The host is stopped."));
+        }
+
+        return completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        pending.Writer.TryComplete();
+        await loop.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(CancellationToken stopped)
+    {
+        var set = new List<Pending>(maxSetSize);
+        try
+        {
+            while (await pending.Reader.WaitToReadAsync(stopped).ConfigureAwait(false))
+            {
+                while (set.Count < maxSetSize && pending.Reader.TryRead(out var next))
+                {
+                    set.Add(next);
+                }
+
+                await WriteSetAsync(set, stopped).ConfigureAwait(false);
+                set.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stopped.IsCancellationRequested)
+        {
+            foreach (var waiting in set)
+            {
+                waiting.Completion.TrySetCanceled(stopped);
+            }
+
+            while (pending.Reader.TryRead(out var abandoned))
+            {
+                abandoned.Completion.TrySetCanceled(stopped);
+            }
+        }
+    }
+
+    private async Task WriteSetAsync(List<Pending> set, CancellationToken stopped)
+    {
+        try
+        {
+            var results = await write([.. set.Select(p => p.Item)], stopped).ConfigureAwait(false);
+            for (var i = 0; i < set.Count; i++)
+            {
+                set[i].Completion.TrySetResult(results[i]);
+            }
+        }
+        catch (Exception exception) when (set.Count > 1 && exception is not OperationCanceledException)
+        {
+            foreach (var single in set)
+            {
+                await WriteSetAsync([single], stopped).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception)
+        {
+            set[0].Completion.TrySetException(exception);
+        }
+    }
+
+    private readonly record struct Pending(TItem Item, TaskCompletionSource<TResult> Completion);
+}
