@@ -139,7 +139,7 @@ internal static class MongoTaskCommands
             { TaskField.History, new BsonDocument("$cond", new BsonArray
                 {
                     new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Running) }),
-                    AppendHistory(AttemptRecord.Requeued, Literal("the worker stopped answering")),
+                    AppendHistory(AttemptRecord.Requeued, Literal("requeued by the primary")),
                     HistorySoFar,
                 }) },
         }),

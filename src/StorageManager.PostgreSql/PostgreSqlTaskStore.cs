@@ -346,7 +346,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                     $"""
                     status = 'Queued', worker = @worker, attempt = attempt + CASE WHEN status = 'Running' THEN 1 ELSE 0 END,
                     attempt_token = @next_token, started_at = NULL, job_id = NULL, due_at = now(),
-                    history = CASE WHEN status = 'Running' THEN {HistoryAppended("", $"'{AttemptRecord.Requeued}'", "'the worker stopped answering'")} ELSE history END
+                    history = CASE WHEN status = 'Running' THEN {HistoryAppended("", $"'{AttemptRecord.Requeued}'", "'requeued by the primary'")} ELSE history END
                     """,
                     null);
             default:

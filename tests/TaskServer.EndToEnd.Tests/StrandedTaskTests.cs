@@ -8,17 +8,18 @@ using TaskServer.Testing;
 namespace TaskServer.EndToEnd.Tests;
 
 /// <summary>
-/// A task whose Hangfire job ends before the job could start its attempt: under overload PostgreSQL refused
-/// connections (53300) and the job failed before the task moved, leaving an acknowledged task Queued forever.
+/// A task left Running under a job that ended without its attempt ending: the job failed (a drain whose outcome
+/// writes never landed, say) while the worker itself stays alive and heartbeating, so no dead-worker sweep will
+/// ever take the task. The primary's stranded walk must.
 /// </summary>
 public sealed class StrandedTaskTests
 {
     [Fact]
-    public async Task A_queued_task_whose_job_failed_before_it_started_is_requeued_and_runs()
+    public async Task A_running_task_whose_job_failed_is_requeued_and_runs()
     {
         await using var database = await PostgresDatabase.CreateAsync();
 
-        // One Hangfire worker, kept busy, so the test decides the fate of the next job before any worker fetches it.
+        // One slot, kept busy, so the stranded task is never claimed by the drain before the test strands it.
         await using var node = NodeProcess.Start(ClusterSettings.For(
             database,
             "Standalone",
@@ -30,25 +31,25 @@ public sealed class StrandedTaskTests
         await StandaloneFixture.WaitUntilRoutingAsync(api);
         var busy = await api.SubmitAcceptedAsync("""{"type":"sleep","payload":{"ms":4000}}""");
         await api.WaitForStatusAsync(busy, "Running");
-
         var stranded = await api.SubmitAcceptedAsync("""{"type":"echo","payload":"stranded"}""");
-        var failedJob = (string)(await database.ScalarAsync($"SELECT job_id FROM taskserver.tasks WHERE id = '{stranded}'"))!;
+
         var storageOptions = new PostgreSqlStorageOptions { SchemaName = "hangfire", PrepareSchemaIfNecessary = false };
         var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, storageOptions), storageOptions);
 
         // No filters: the test process's global ones (AutomaticRetry) would turn the failure into a retry.
         var hangfire = new BackgroundJobClient(storage, new JobFilterCollection());
-        Assert.True(hangfire.ChangeState(failedJob, new FailedState(new InvalidOperationException("too many clients already")), EnqueuedState.StateName));
+        var failedJob = hangfire.Create(Job.FromExpression(() => Console.WriteLine("a drain that died")), new FailedState(new InvalidOperationException("outcomes not written")));
+        var moved = await database.ScalarAsync(
+            $"WITH s AS (UPDATE taskserver.tasks SET status = 'Running', started_at = now(), job_id = '{failedJob}' WHERE id = '{stranded}' AND status = 'Queued' RETURNING 1) SELECT count(*) FROM s");
+        Assert.Equal(1L, moved);
 
         var task = await api.WaitForStatusAsync(stranded, "Succeeded", TimeSpan.FromSeconds(60));
 
-        Assert.Equal(1, task.GetProperty("attempt").GetInt32());
+        // The stranded run counts as an attempt, recorded in the history; the next ran on the same (live) worker.
+        Assert.Equal(2, task.GetProperty("attempt").GetInt32());
         Assert.Equal("stranded", task.GetProperty("result").GetString());
-        var jobNow = (string)(await database.ScalarAsync($"SELECT job_id FROM taskserver.tasks WHERE id = '{stranded}'"))!;
-        Assert.NotEqual(failedJob, jobNow);
-        using var connection = storage.GetConnection();
-        Assert.Equal(DeletedState.StateName, connection.GetJobData(failedJob)?.State);
-        Assert.Equal(SucceededState.StateName, connection.GetJobData(jobNow)?.State);
+        Assert.NotEqual(failedJob, (string)(await database.ScalarAsync($"SELECT job_id FROM taskserver.tasks WHERE id = '{stranded}'"))!);
+        Assert.Equal("requeued", (string)(await database.ScalarAsync($"SELECT history->0->>'outcome' FROM taskserver.tasks WHERE id = '{stranded}'"))!);
         await api.WaitForStatusAsync(busy, "Succeeded");
     }
 }
