@@ -28,6 +28,8 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
         // Listing newest first by status or by type.
         new(new BsonDocument { { TaskField.Status, 1 }, { TaskField.Id, -1 } }),
         new(new BsonDocument { { TaskField.Type, 1 }, { TaskField.Id, -1 } }),
+        // A client's own tasks, newest first.
+        new(new BsonDocument { { TaskField.Owner, 1 }, { TaskField.Id, -1 } }),
         // Queued tasks without a job, oldest first. A partial index on "no jobId" is not used: older servers
         // refuse $exists: false and null equality in a partial filter.
         new(new BsonDocument { { TaskField.Status, 1 }, { TaskField.CreatedAt, 1 } }),

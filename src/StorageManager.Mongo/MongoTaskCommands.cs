@@ -51,6 +51,11 @@ internal static class MongoTaskCommands
             document.Add(TaskField.TraceParent, Literal(traceParent));
         }
 
+        if (task.Owner is { } owner)
+        {
+            document.Add(TaskField.Owner, Literal(owner));
+        }
+
         document.Add(TaskField.CreatedAt, Now);
 
         var isNew = new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$" + TaskField.CreatedAt), "missing" });
@@ -147,6 +152,11 @@ internal static class MongoTaskCommands
         if (query.Type is { } type)
         {
             filter.Add(TaskField.Type, type);
+        }
+
+        if (query.Owner is { } owner)
+        {
+            filter.Add(TaskField.Owner, owner);
         }
 
         if (query.After is { } after)

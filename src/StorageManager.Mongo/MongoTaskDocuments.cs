@@ -23,6 +23,7 @@ internal static class TaskField
     internal const string Error = "error";
     internal const string JobId = "jobId";
     internal const string TraceParent = "traceParent";
+    internal const string Owner = "owner";
 }
 
 /// <summary>Reads task documents back into the model. Optional fields are absent rather than null in the database.</summary>
@@ -48,6 +49,7 @@ internal static class MongoTaskDocuments
         Error = OptionalString(document, TaskField.Error),
         JobId = OptionalString(document, TaskField.JobId),
         TraceParent = OptionalString(document, TaskField.TraceParent),
+        Owner = OptionalString(document, TaskField.Owner),
     };
 
     internal static Guid ToGuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);

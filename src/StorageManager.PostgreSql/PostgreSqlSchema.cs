@@ -72,6 +72,10 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         $"""
         ALTER TABLE {tables.Tasks} ADD COLUMN trace_parent text;
         """,
+        $"""
+        ALTER TABLE {tables.Tasks} ADD COLUMN owner text;
+        CREATE INDEX tasks_by_owner ON {tables.Tasks} (owner, id DESC);
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ namespace TaskServer.StorageManager.PostgreSql;
 internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSqlTables tables) : ITaskStore
 {
     private const string Columns =
-        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent";
+        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent, owner";
 
     // The transition's outcome is read from the column after the task's.
     private static readonly int Width = Columns.Split(',').Length;
@@ -19,8 +19,8 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         // exactly one request creates the task and the others find it afterwards.
         await using (var insert = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, trace_parent)
-            VALUES (@id, @type, @payload, 'Queued', 1, @token, @max_attempts, @worker, @key, @hash, now(), @trace_parent)
+            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, trace_parent, owner)
+            VALUES (@id, @type, @payload, 'Queued', 1, @token, @max_attempts, @worker, @key, @hash, now(), @trace_parent, @owner)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """))
@@ -34,6 +34,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
             insert.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)task.IdempotencyKey ?? DBNull.Value);
             insert.Parameters.AddWithValue("hash", task.PayloadHash);
             insert.Parameters.AddWithValue("trace_parent", NpgsqlDbType.Text, (object?)task.TraceParent ?? DBNull.Value);
+            insert.Parameters.AddWithValue("owner", NpgsqlDbType.Text, (object?)task.Owner ?? DBNull.Value);
             var created = await ReadSingleAsync(insert, cancellationToken);
             if (created is not null)
             {
@@ -70,6 +71,12 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         {
             conditions.Add("type = @type");
             command.Parameters.AddWithValue("type", type);
+        }
+
+        if (query.Owner is { } owner)
+        {
+            conditions.Add("owner = @owner");
+            command.Parameters.AddWithValue("owner", owner);
         }
 
         if (query.After is { } after)
@@ -248,6 +255,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         Error = reader.IsDBNull(14) ? null : reader.GetString(14),
         JobId = reader.IsDBNull(15) ? null : reader.GetString(15),
         TraceParent = reader.IsDBNull(16) ? null : reader.GetString(16),
+        Owner = reader.IsDBNull(17) ? null : reader.GetString(17),
     };
 
     private static async Task<TaskRecord?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)

@@ -44,4 +44,6 @@ public sealed record TaskQuery
     public int Limit { get; init; } = 50;
     /// <summary>Continue after this id (exclusive), going to older tasks.</summary>
     public Guid? After { get; init; }
+    /// <summary>Only this client's tasks; null for every client's.</summary>
+    public string? Owner { get; init; }
 }

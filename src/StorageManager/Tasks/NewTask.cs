@@ -14,6 +14,9 @@ public sealed record NewTask
     public required Guid AttemptToken { get; init; }
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>The client (its id, derived from its API key) that submitted the task: only it, and admins, may see it.</summary>
+    public string? Owner { get; init; }
+
     /// <summary>The W3C <c>traceparent</c> of the request that submitted the task: every attempt joins that trace.</summary>
     public string? TraceParent { get; init; }
 

@@ -27,4 +27,7 @@ public sealed record TaskRecord
 
     /// <summary>The W3C <c>traceparent</c> of the submitting request, when it was traced.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>The client that submitted the task; null for tasks stored before owners were recorded.</summary>
+    public string? Owner { get; init; }
 }

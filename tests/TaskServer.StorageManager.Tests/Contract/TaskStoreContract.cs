@@ -368,6 +368,21 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task A_task_keeps_its_owner_and_a_listing_by_owner_sees_only_that_clients_tasks()
+    {
+        var type = "owned-" + Guid.NewGuid().ToString("N")[..8];
+        var mine = await Store.CreateAsync(NewTask(type, """{"x":1}""") with { Owner = "client-a" }, Ct);
+        var theirs = await Store.CreateAsync(NewTask(type, """{"x":2}""") with { Owner = "client-b" }, Ct);
+
+        var listed = await Store.ListAsync(new TaskQuery { Type = type, Owner = "client-a", Limit = 10 }, Ct);
+        var everyone = await Store.ListAsync(new TaskQuery { Type = type, Limit = 10 }, Ct);
+
+        Assert.Equal("client-a", (await Store.GetAsync(mine.Task.Id, Ct))!.Owner);
+        Assert.Equal([mine.Task.Id], listed.Select(t => t.Id));
+        Assert.Equal(new[] { mine.Task.Id, theirs.Task.Id }.Order(), everyone.Select(t => t.Id).Order());
+    }
+
+    [Fact]
     public async Task Active_tasks_with_a_job_are_walked_in_id_order_after_a_cursor()
     {
         var withoutJob = await CreateAsync();

@@ -206,6 +206,7 @@ public sealed class MongoCommandRenderingTests
             """{ worker: 1, status: 1 }""",
             """{ status: 1, _id: -1 }""",
             """{ type: 1, _id: -1 }""",
+            """{ owner: 1, _id: -1 }""",
             """{ status: 1, createdAt: 1 }""",
         ];
 
