@@ -12,7 +12,7 @@ namespace TaskServer.Host.Api;
 /// </summary>
 public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider)
 {
-    public async Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, string? owner, CancellationToken cancellationToken)
     {
         var task = new NewTask
         {
@@ -23,6 +23,7 @@ public sealed class TaskIntake(ITaskStore store, TaskJobScheduler scheduler, Nod
             Worker = node.Id,
             AttemptToken = Guid.NewGuid(),
             IdempotencyKey = idempotencyKey,
+            Owner = owner,
 
             // The intake's request span: the gateway's and the client's spans are its ancestors.
             TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,

@@ -25,6 +25,14 @@ public sealed class ExecutionOptions
     [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Execution:MaxPayloadBytes must be between 1 KiB and 64 MiB.")]
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>The longest <c>sleep</c> a task may ask for, in milliseconds (400 invalid-payload above).</summary>
+    [Range(0, 3_600_000, ErrorMessage = "Execution:MaxSleepMs must be between 0 and 3600000.")]
+    public int MaxSleepMs { get; set; } = 60_000;
+
+    /// <summary>The most SHA-256 rounds a <c>hash</c> task may ask for (400 invalid-payload above).</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Execution:MaxHashRounds must be between 1 and 10000000.")]
+    public int MaxHashRounds { get; set; } = 1_000_000;
+
     /// <summary>The delay before attempt <paramref name="nextAttempt"/>, with ±20% jitter so retries of a burst spread out.</summary>
     public TimeSpan RetryDelay(int nextAttempt, double jitter)
     {
