@@ -11,7 +11,7 @@ namespace TaskServer.Host.Tls;
 internal sealed class CaTrust(IOptions<TlsOptions> options)
 {
     private readonly Lazy<X509Certificate2?> ca = new(() =>
-        options.Value.CaCertificate.Length == 0 ? null : X509Certificate2.CreateFromPemFile(options.Value.CaCertificate));
+        options.Value.CaCertificate.Length == 0 ? null : X509Certificate2.CreateFromPem(File.ReadAllText(options.Value.CaCertificate)));
 
     public SocketsHttpHandler CreateHandler()
     {

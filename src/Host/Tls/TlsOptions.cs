@@ -27,7 +27,7 @@ internal sealed class TlsOptionsValidator : IValidateOptions<TlsOptions>
 
         try
         {
-            using var ca = X509Certificate2.CreateFromPemFile(options.CaCertificate);
+            using var ca = X509Certificate2.CreateFromPem(File.ReadAllText(options.CaCertificate));
             return ValidateOptionsResult.Success;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException)
