@@ -26,6 +26,9 @@ public static class ClusterSettings
             ["Auth:AdminKeys:0"] = AdminKey,
             ["Auth:ViewerKeys:0"] = ViewerKey,
             ["Execution:RetryBaseDelay"] = "00:00:00.100",
+
+            // Tests hold workers busy with sleeps longer than the production bound.
+            ["Execution:MaxSleepMs"] = "3600000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:TaskServer"] = "Information",
         };
