@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # A local TaskServer cluster without Docker: a throwaway database under .cluster/, two standalone
 # nodes (alpha, the primary, on :5080; beta, the backup, on :5081) and N workers (w1.. on :5090..).
-#   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad]
+#   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad] [--tls]
 #   scripts/cluster.sh status
 #   scripts/cluster.sh restart NAME    start one node again with the same settings (after a drill killed it)
 #   scripts/cluster.sh down            stop the nodes and the database; logs and .cluster/env stay
 # .cluster/env is sourceable and is what clients and the drill CLI read: GATEWAYS (primary first),
-# WORKERS, API_KEY, ADMIN_KEY, CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR,
-# NODES, POLICY. Works as root or as a normal user.
+# WORKERS (their internal listeners, :6090..), API_KEY, API_KEY_2 (a second client), ADMIN_KEY,
+# CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR, NODES, POLICY, and with --tls
+# CA_CERT (a throwaway CA under .cluster/tls that signed every node's certificate; all URLs are https).
+# Works as root or as a normal user.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=$root/.cluster
 env_file=$state/env
 pids_dir=$state/pids
+tls_dir=$state/tls
 logs_dir=$state/logs
 # The nodes run a copy of the build: a rebuild of src/Host (the test suite does one) must not
 # rewrite the assemblies under running processes.
@@ -49,7 +52,14 @@ node_port() {
   esac
 }
 
-node_url() { echo "http://$host:$(node_port "$1")"; }
+# The internal listener (Node:InternalUrl): the worker intake, which gateways reach and clients never see.
+node_internal_port() { echo $(($(node_port "$1") + 1000)); }
+
+scheme() { if [ "${TLS:-0}" = 1 ]; then echo https; else echo http; fi; }
+
+node_url() { echo "$(scheme)://$host:$(node_port "$1")"; }
+
+node_internal_url() { echo "$(scheme)://$host:$(node_internal_port "$1")"; }
 
 # True only for a TaskServer node: a PID file may outlive its process, and the PID may be reused.
 node_pid_alive() {
@@ -68,7 +78,9 @@ node_alive() {
   pid=$(node_pid "$1") && node_pid_alive "$pid"
 }
 
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
+curl_tls() { if [ "${TLS:-0}" = 1 ]; then curl --cacert "$CA_CERT" "$@"; else curl "$@"; fi; }
+
+http_code() { curl_tls -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 
 port_in_use() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
 
@@ -164,6 +176,7 @@ write_env() {
     echo "NODES=$NODES"
     echo "POLICY=$POLICY"
     echo "API_KEY=$API_KEY"
+    echo "API_KEY_2=$API_KEY_2"
     echo "ADMIN_KEY=$ADMIN_KEY"
     echo "CLUSTER_SECRET=$CLUSTER_SECRET"
     echo "STORAGE_PROVIDER=$STORAGE_PROVIDER"
@@ -171,6 +184,8 @@ write_env() {
     echo "PIDS_DIR=$(quote "$pids_dir")"
     echo "LOGS_DIR=$(quote "$logs_dir")"
     echo "HOST_DLL=$(quote "$app_dir/TaskServer.Host.dll")"
+    echo "TLS=$TLS"
+    if [ "$TLS" = 1 ]; then echo "CA_CERT=$(quote "$CA_CERT")"; fi
   } >"$tmp"
   chmod 600 "$tmp"
   mv "$tmp" "$env_file"
@@ -179,23 +194,32 @@ write_env() {
 # The node's PID is the dotnet process itself (setsid and env exec it), so kill -9 on it is a crash.
 # setsid detaches it from this terminal: closing the shell that ran `up` leaves the cluster running.
 start_node() {
-  local name=$1 role url port log
+  local name=$1 role url internal_url port log
   role=$(node_role "$name")
   port=$(node_port "$name")
   url=$(node_url "$name")
+  internal_url=$(node_internal_url "$name")
   log=$logs_dir/$name.log
   ! port_in_use "$port" || die "port $port, for node $name, is already in use by another process"
+  ! port_in_use "$(node_internal_port "$name")" || die "port $(node_internal_port "$name"), for node $name, is already in use by another process"
   local settings=(
     DOTNET_ENVIRONMENT=Production
-    "Node__Role=$role" "Node__Name=$name" "Node__Url=$url" "Node__ClusterSecret=$CLUSTER_SECRET"
+    "Node__Role=$role" "Node__Name=$name" "Node__Url=$url" "Node__InternalUrl=$internal_url" "Node__ClusterSecret=$CLUSTER_SECRET"
     "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$STORAGE_CONNECTION_STRING"
     "LoadBalancing__Policy=$POLICY"
+    "Auth__AdminKeys__0=$ADMIN_KEY"
   )
   if [ "$role" != Worker ]; then
-    settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__AdminKeys__0=$ADMIN_KEY")
+    settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__ApiKeys__1=$API_KEY_2")
+  fi
+  if [ "$TLS" = 1 ]; then
+    settings+=(
+      "Kestrel__Certificates__Default__Path=$tls_dir/node.pem" "Kestrel__Certificates__Default__KeyPath=$tls_dir/node-key.pem"
+      "Tls__CaCertificate=$CA_CERT"
+    )
   fi
   printf '=== %s: %s (%s) at %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$name" "$role" "$url" >>"$log"
-  setsid env "${settings[@]}" dotnet "$app_dir/TaskServer.Host.dll" --urls "$url" </dev/null >>"$log" 2>&1 &
+  setsid env "${settings[@]}" dotnet "$app_dir/TaskServer.Host.dll" --urls "$url;$internal_url" </dev/null >>"$log" 2>&1 &
   echo $! >"$pids_dir/$name.pid"
 }
 
@@ -222,7 +246,7 @@ is_primary() { [ "$(http_code "$1/health/primary")" = 200 ]; }
 is_live() { [ "$(http_code "$1/health/live")" = 200 ]; }
 
 healthy_workers() {
-  python3 - "$(curl -s --max-time 2 "$1/health/ready" || true)" <<'PY'
+  python3 - "$(curl_tls -s --max-time 2 "$1/health/ready" || true)" <<'PY'
 import json, sys
 try:
     checks = json.loads(sys.argv[1]).get("checks", [])
@@ -243,14 +267,33 @@ abort_up() {
   fi
 }
 
+# A throwaway CA and one certificate for every node on this host (127.0.0.1 and localhost), under .cluster/tls.
+make_certificates() {
+  need openssl "apt-get install openssl"
+  mkdir -p "$tls_dir"
+  if [ ! -f "$tls_dir/ca.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=TaskServer local CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tls_dir/ca-key.pem" -out "$tls_dir/ca.pem" 2>/dev/null
+  fi
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$host" \
+    -keyout "$tls_dir/node-key.pem" -out "$tls_dir/node.csr" 2>/dev/null
+  openssl x509 -req -in "$tls_dir/node.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca-key.pem" -CAcreateserial -days 30 \
+    -extfile <(printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$host") -out "$tls_dir/node.pem" 2>/dev/null
+  chmod 600 "$tls_dir"/*-key.pem
+  CA_CERT=$tls_dir/ca.pem
+}
+
 cmd_up() {
   local storage=postgres workers=2 name file i
   POLICY=RoundRobin
+  TLS=0
   while [ $# -gt 0 ]; do
     case $1 in
       --storage) storage=${2:-}; shift 2 || usage ;;
       --workers) workers=${2:-}; shift 2 || usage ;;
       --policy) POLICY=${2:-}; shift 2 || usage ;;
+      --tls) TLS=1; shift ;;
       -h | --help) usage ;;
       *) echo "cluster.sh: unknown option $1" >&2; usage ;;
     esac
@@ -282,13 +325,15 @@ cmd_up() {
   trap abort_up EXIT
 
   build_host
+  if [ "$TLS" = 1 ]; then make_certificates; fi
   if [ "$storage" = postgres ]; then start_postgres; else start_mongo; fi
   API_KEY=$(existing_secret API_KEY)
+  API_KEY_2=$(existing_secret API_KEY_2)
   ADMIN_KEY=$(existing_secret ADMIN_KEY)
   CLUSTER_SECRET=$(existing_secret CLUSTER_SECRET)
   GATEWAYS="$(node_url alpha),$(node_url beta)"
   WORKERS=""
-  for ((i = 1; i <= workers; i++)); do WORKERS+="${WORKERS:+,}$(node_url "w$i")"; done
+  for ((i = 1; i <= workers; i++)); do WORKERS+="${WORKERS:+,}$(node_internal_url "w$i")"; done
   write_env
 
   # alpha alone first, so that it takes the lease and the primary is the node the docs name.
@@ -309,14 +354,14 @@ TaskServer cluster is up: $STORAGE_PROVIDER, alpha + beta standalone, $workers w
   API (primary)   $primary
   API (backup)    $(node_url beta)
   workers         ${WORKERS//,/ }
-  dashboard       $primary/hangfire   user: admin   password: $ADMIN_KEY
-  cluster view    curl -s -u "admin:$ADMIN_KEY" $primary/cluster
+  dashboard       $primary/hangfire   user: admin   password: ADMIN_KEY from $env_file
+  cluster view    curl -s -u "admin:\$ADMIN_KEY" $primary/cluster   (ADMIN_KEY is in $env_file)
   metrics         $primary/metrics
   settings        $env_file   (. .cluster/env)
   logs            $logs_dir/<node>.log
 
 Submit a task:
-  curl -s -X POST $primary/tasks -H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json" -d '{"type":"echo","payload":{"hello":"world"}}'
+  . $env_file; curl -s ${CA_CERT:+--cacert "$CA_CERT"} -X POST $primary/tasks -H "Authorization: Bearer \$API_KEY" -H "Content-Type: application/json" -d '{"type":"echo","payload":{"hello":"world"}}'
 EOF
 }
 
@@ -370,7 +415,7 @@ cmd_status() {
 
   local gateway view=""
   for gateway in $primary ${GATEWAYS//,/ }; do
-    view=$(curl -sf --max-time 2 -H "Authorization: Bearer $ADMIN_KEY" "$gateway/cluster") && break
+    view=$(curl_tls -sf --max-time 2 -H "Authorization: Bearer $ADMIN_KEY" "$gateway/cluster") && break
   done
   if [ -z "$view" ]; then
     echo "lease: unknown (no gateway answers GET /cluster)"

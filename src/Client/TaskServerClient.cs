@@ -30,10 +30,7 @@ public sealed class TaskServerClient : IDisposable
     private readonly ActivitySource tracing = new(ActivitySourceName);
     private readonly HttpClient http;
     private readonly ResiliencePipeline<HttpResponseMessage> pipeline;
-    private readonly Lock gatewaysChange = new();
-
-    // Replaced, never changed in place: concurrent calls read it without a lock while a redirect adds a primary.
-    private Uri[] gateways;
+    private readonly Uri[] gateways;
     private int current;
 
     public TaskServerClient(TaskServerClientOptions options, HttpMessageHandler? handler = null)
@@ -44,7 +41,9 @@ public sealed class TaskServerClient : IDisposable
         }
 
         gateways = [.. options.Gateways];
-        http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        http = handler is not null ? new HttpClient(handler, disposeHandler: false)
+            : options.CaCertificate is { } ca ? new HttpClient(CaTrust.CreateHandler(ca), disposeHandler: true)
+            : new HttpClient();
         http.Timeout = Timeout.InfiniteTimeSpan;
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
         pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = options.TimeProvider }
@@ -68,14 +67,7 @@ public sealed class TaskServerClient : IDisposable
     }
 
     /// <summary>The gateway the next call goes to first.</summary>
-    public Uri CurrentGateway
-    {
-        get
-        {
-            var known = Volatile.Read(ref gateways);
-            return known[Volatile.Read(ref current) % known.Length];
-        }
-    }
+    public Uri CurrentGateway => gateways[Volatile.Read(ref current) % gateways.Length];
 
     public async Task<TaskInfo> SubmitAsync(string type, object? payload, int? maxAttempts = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
@@ -216,37 +208,27 @@ public sealed class TaskServerClient : IDisposable
             ? primary
             : null;
 
-    /// <summary>A backup names the primary: go there. A gateway that does not answer: try the next.</summary>
+    /// <summary>
+    /// A backup names the primary: go there, if it is one of the configured gateways (same scheme, host and port).
+    /// Any other name (a misconfigured backup, a forged header, an https -> http downgrade) is treated as no answer:
+    /// the API key is only ever sent to the gateways the caller configured. A gateway that does not answer: try the next.
+    /// </summary>
     private void Redirect(Outcome<HttpResponseMessage> outcome)
     {
-        if (NamedPrimary(outcome.Result) is { } primary)
+        var named = NamedPrimary(outcome.Result) is { } primary
+            ? Array.FindIndex(gateways, g => g.Scheme == primary.Scheme && g.Authority == primary.Authority)
+            : -1;
+        if (named >= 0)
         {
-            Volatile.Write(ref current, IndexOf(primary));
+            Volatile.Write(ref current, named);
         }
         else if (outcome.Exception is not null || outcome.Result?.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
             || outcome.Result?.StatusCode == HttpStatusCode.ServiceUnavailable)
         {
-            Volatile.Write(ref current, (Volatile.Read(ref current) + 1) % Volatile.Read(ref gateways).Length);
+            Volatile.Write(ref current, (Volatile.Read(ref current) + 1) % gateways.Length);
         }
 
         outcome.Result?.Dispose();
-    }
-
-    /// <summary>The position of <paramref name="gateway"/> in the list, which gains it if it was not known.</summary>
-    private int IndexOf(Uri gateway)
-    {
-        lock (gatewaysChange)
-        {
-            var known = gateways;
-            var index = Array.FindIndex(known, g => g.Authority == gateway.Authority);
-            if (index >= 0)
-            {
-                return index;
-            }
-
-            Volatile.Write(ref gateways, [.. known, new Uri(gateway.GetLeftPart(UriPartial.Authority))]);
-            return known.Length;
-        }
     }
 
     private static async Task<TaskServerException> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace TaskServer.Client;
 
 public sealed class TaskServerClientOptions
@@ -6,6 +8,12 @@ public sealed class TaskServerClientOptions
     public IList<Uri> Gateways { get; } = [];
 
     public string ApiKey { get; set; } = "";
+
+    /// <summary>
+    /// The CA that signed the gateways' certificates, when it is not one the system trusts (a cluster's own CA,
+    /// <c>CA_CERT</c> in <c>.cluster/env</c>); null to trust the system's roots only.
+    /// </summary>
+    public X509Certificate2? CaCertificate { get; set; }
 
     /// <summary>Attempts per call, the first included.</summary>
     public int MaxAttempts { get; set; } = 10;

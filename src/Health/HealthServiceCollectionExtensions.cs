@@ -31,17 +31,18 @@ public static class HealthServiceCollectionExtensions
     /// <summary>
     /// <c>/health/live</c> (the process answers), <c>/health/ready</c>, <c>/health/worker</c> and <c>/health/primary</c>;
     /// 503 when unhealthy. Each carries its description for the API document, with the body it writes (<see cref="HealthAnswer"/>).
+    /// Anyone gets the statuses; only requests that <paramref name="showDetails"/> admits get the checks' descriptions.
     /// </summary>
-    public static IEndpointRouteBuilder MapTaskServerHealth(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapTaskServerHealth(this IEndpointRouteBuilder endpoints, Func<HttpContext, bool> showDetails)
     {
         var tracker = endpoints.ServiceProvider.GetRequiredService<AvailabilityTracker>();
-        endpoints.MapHealthChecks("/health/live", Options("live", tracker, _ => false))
+        endpoints.MapHealthChecks("/health/live", Options("live", tracker, showDetails, _ => false))
             .Describe("HealthLive", "Is the process answering?", "Runs no check: 200 whenever the process can answer at all.", unhealthy: false);
-        endpoints.MapHealthChecks("/health/ready", Options("ready", tracker, check => check.Tags.Contains(HealthTags.Ready)))
+        endpoints.MapHealthChecks("/health/ready", Options("ready", tracker, showDetails, check => check.Tags.Contains(HealthTags.Ready)))
             .Describe("HealthReady", "Can this node do its work?", "The database; on a worker its Hangfire server; on a gateway at least one healthy worker. Backups probe the primary here.");
-        endpoints.MapHealthChecks("/health/worker", Options("worker", tracker, check => check.Tags.Contains(HealthTags.Worker)))
+        endpoints.MapHealthChecks("/health/worker", Options("worker", tracker, showDetails, check => check.Tags.Contains(HealthTags.Worker)))
             .Describe("HealthWorker", "Can this node take a task?", "The database and the Hangfire server: what gateways probe before routing to a worker.");
-        endpoints.MapHealthChecks("/health/primary", Options("primary", tracker, check => check.Tags.Contains(HealthTags.Primary)))
+        endpoints.MapHealthChecks("/health/primary", Options("primary", tracker, showDetails, check => check.Tags.Contains(HealthTags.Primary)))
             .Describe("HealthPrimary", "Is this gateway the primary?", "200 only on the holder of the primary lease, as its failover agent knows it.");
         return endpoints;
     }
@@ -60,10 +61,10 @@ public static class HealthServiceCollectionExtensions
         }
     }
 
-    private static HealthCheckOptions Options(string endpoint, AvailabilityTracker tracker, Func<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration, bool> predicate) => new()
+    private static HealthCheckOptions Options(string endpoint, AvailabilityTracker tracker, Func<HttpContext, bool> showDetails, Func<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration, bool> predicate) => new()
     {
         Predicate = predicate,
-        ResponseWriter = HealthResponseWriter.For(endpoint, tracker),
+        ResponseWriter = HealthResponseWriter.For(endpoint, tracker, showDetails),
         AllowCachingResponses = false,
     };
 }

@@ -1,6 +1,8 @@
+using System.Threading.RateLimiting;
 using Hangfire;
 using Hangfire.Common;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Api;
 using TaskServer.Host.ApiDescription;
@@ -20,7 +22,9 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using TaskServer.Host.Telemetry;
+using TaskServer.Host.Tls;
 using TaskServer.StorageManager;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 
 namespace TaskServer.Host;
@@ -38,13 +42,34 @@ internal static class NodeComposition
     {
         var node = configuration.GetSection(NodeOptions.SectionName).Get<NodeOptions>() ?? new NodeOptions();
         services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddOptions<ExecutionOptions>().Bind(configuration.GetSection(ExecutionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<NodeIdentity>();
-        services.AddOptions<FaultOptions>().Bind(configuration.GetSection(FaultOptions.SectionName));
+        services.AddOptions<FaultOptions>().Bind(configuration.GetSection(FaultOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FaultOptions>, FaultOptionsValidator>();
         services.AddSingleton<FaultState>();
+
+        // Bound on every role: admin keys guard faults and health details on workers too. Gateways validate them.
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.SectionName));
+        services.AddOptions<TlsOptions>().Bind(configuration.GetSection(TlsOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TlsOptions>, TlsOptionsValidator>();
+        services.AddSingleton<CaTrust>();
+
+        // Every client a node opens to another node (the backup's probe of the primary) trusts the cluster's CA.
+        services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<CaTrust>().CreateHandler()));
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
+            // Kestrel's own verdict on a request (a body that ends early or arrives too slowly) is the client's error.
+            if (context.Exception is BadHttpRequestException bad)
+            {
+                var problem = ProblemType.ForStatus(bad.StatusCode);
+                context.ProblemDetails.Type = problem.Urn;
+                context.ProblemDetails.Detail = bad.Message;
+                return;
+            }
+
             // An unreachable database is the caller's cue to retry (elsewhere), not a server bug.
             if (context.Exception is { } exception && context.HttpContext.RequestServices.GetRequiredService<StorageErrors>().IsUnavailable(exception))
             {
@@ -105,13 +130,36 @@ internal static class NodeComposition
     public static void MapTaskServerNode(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         var storageErrors = app.Services.GetRequiredService<StorageErrors>();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = exception => storageErrors.IsUnavailable(exception) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                _ when storageErrors.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
         });
+
+        // Whatever answers an error without a body (routing's 404/405, binding's 400, YARP's 502) answers problem+json.
+        app.UseStatusCodePages(context => Problems.ForStatus(context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
+        app.Use((context, next) =>
+        {
+            // Nothing here is meant to be framed (the dashboard's forms least of all) or sniffed into another type.
+            context.Response.Headers.XFrameOptions = "DENY";
+            context.Response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next();
+        });
+        if (node.InternalUrl is { Length: > 0 } internalUrl)
+        {
+            app.UseInternalListener(new Uri(internalUrl).Port);
+        }
+
         app.MapFaultInjection();
-        app.MapTaskServerHealth();
+        app.MapTaskServerHealth(context => AdminCredentials.Presented(context.Request, auth) == KeyRole.Admin);
+        app.UseMetricsKey(app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value);
         app.MapPrometheusScrapingEndpoint("/metrics");
 
         if (node.RunsWorker)
@@ -121,11 +169,13 @@ internal static class NodeComposition
 
         if (node.RunsGateway)
         {
+            app.UseAuthentication();
             app.UseWhen(
-                context => context.Request.Path.StartsWithSegments("/tasks", StringComparison.Ordinal),
+                context => context.Request.Path.StartsWithSegments("/tasks", StringComparison.OrdinalIgnoreCase) && context.User.Identity?.IsAuthenticated == true,
                 tasks => tasks.Use(async (context, next) =>
                 {
-                    // Backups serve no client call: they name the primary so a client can follow it.
+                    // Backups serve no client call: they name the primary so a client can follow it. Only to
+                    // authenticated callers: an anonymous one is refused (401) before it learns where the primary is.
                     var primary = context.RequestServices.GetRequiredService<IPrimaryStatus>().Current;
                     if (!primary.IsPrimary)
                     {
@@ -140,8 +190,9 @@ internal static class NodeComposition
 
                     await next();
                 }));
-            app.UseAuthentication();
             app.UseAuthorization();
+            app.UseRateLimiter();
+            app.UseRequestTimeouts();
             app.MapTaskApi();
             app.MapClusterView();
             app.MapApiDocument();
@@ -181,15 +232,63 @@ internal static class NodeComposition
                 proxy.UsePassiveHealthChecks();
             });
 
-            var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
             ClusterDashboard.AddClusterPage();
+            var dashboard = new DashboardAuthorization(auth);
             app.UseHangfireDashboard("/hangfire", new DashboardOptions
             {
                 DashboardTitle = "TaskServer",
-                Authorization = [new DashboardAuthorization([.. auth.AdminKeys])],
+                Authorization = [dashboard],
+                IsReadOnlyFunc = dashboard.IsReadOnly,
                 DisplayStorageConnectionString = false,
             });
         }
+    }
+
+    /// <summary>
+    /// The worker intake answers only on the internal listener, and that listener only serves what other nodes call
+    /// (the intake, health probes, metrics, drills' faults): told apart by the port the connection arrived on, which a
+    /// client cannot choose the way it chooses a Host header.
+    /// </summary>
+    private static void UseInternalListener(this WebApplication app, int internalPort) =>
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            var internalOnly = path.StartsWithSegments("/internal", StringComparison.OrdinalIgnoreCase);
+            var onInternal = context.Connection.LocalPort == internalPort;
+            var shared = path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+                || path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase)
+                || path.StartsWithSegments(FaultEndpoints.Path, StringComparison.OrdinalIgnoreCase);
+            if (onInternal ? internalOnly || shared : !internalOnly)
+            {
+                await next();
+                return;
+            }
+
+            await Problems.ForStatus(StatusCodes.Status404NotFound).ExecuteAsync(context);
+        });
+
+    /// <summary>With <c>Metrics:Key</c> set, a scrape must present it as a Bearer token.</summary>
+    private static void UseMetricsKey(this WebApplication app, MetricsOptions metrics)
+    {
+        if (metrics.Key.Length == 0)
+        {
+            return;
+        }
+
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),
+            scrape => scrape.Use(async (context, next) =>
+            {
+                var header = context.Request.Headers.Authorization.ToString();
+                if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && KeyRing.Contains([metrics.Key], header[7..].Trim()))
+                {
+                    await next();
+                    return;
+                }
+
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Problems.InvalidApiKey().ExecuteAsync(context);
+            }));
     }
 
     private static void AddWorker(IServiceCollection services)
@@ -199,7 +298,9 @@ internal static class NodeComposition
         services.AddTaskHandler<HashHandler>();
         services.AddTaskHandler<FailHandler>();
         services.AddTaskHandler<CallbackHandler>();
-        services.AddHttpClient(CallbackHandler.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        // A redirect would take the worker's POST wherever the loopback service pointed it, off the loopback checked at submission.
+        services.AddHttpClient(CallbackHandler.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         services.AddSingleton<TaskHandlers>();
         services.AddSingleton<TaskIntake>();
         services.AddSingleton<RunningAttempts>();
@@ -227,19 +328,27 @@ internal static class NodeComposition
 
     private static void AddGateway(IServiceCollection services, IConfiguration configuration, IHealthChecksBuilder healthChecks)
     {
-        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<AuthOptions>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
-            .AddPolicy(TaskRoutes.ClientPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
+            .AddPolicy(TaskRoutes.ClientPolicy, policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+                .RequireRole(nameof(KeyRole.Client), nameof(KeyRole.Admin)));
 
+        // Hangfire's dashboard checks its forms' tokens once IAntiforgery is in the container.
+        services.AddAntiforgery();
+        AddLimits(services, configuration);
+
+        services.AddSingleton<IForwarderHttpClientFactory, TrustingForwarderHttpClientFactory>();
         services.AddTaskRouting(healthChecks, HealthTags.Ready).AddTransforms(transforms => transforms.AddRequestTransform(context =>
         {
-            // The worker scopes idempotency keys by client; the gateway, not the client, names it.
-            var client = context.HttpContext.User.FindFirst(ApiKeyAuthenticationHandler.ClientIdClaim)?.Value ?? "";
+            // The worker scopes idempotency keys and owns tasks by client; the gateway, not the client, names it.
+            // The client's key stays here: the worker trusts the cluster secret, and a key has no business on that hop.
             context.ProxyRequest.Headers.Remove(TaskRoutes.ClientIdHeader);
-            context.ProxyRequest.Headers.TryAddWithoutValidation(TaskRoutes.ClientIdHeader, client);
+            context.ProxyRequest.Headers.TryAddWithoutValidation(TaskRoutes.ClientIdHeader, Caller.ClientId(context.HttpContext.User));
+            context.ProxyRequest.Headers.Authorization = null;
             return ValueTask.CompletedTask;
         }));
         services.AddSingleton<IExecutionJobs>(provider => provider.GetRequiredService<DrainJobs>());
@@ -261,6 +370,40 @@ internal static class NodeComposition
                 routing.ClusterSecret = node.Value.ClusterSecret;
                 routing.WorkerTimeout = node.Value.WorkerTimeout;
             });
+    }
+
+    /// <summary>Per-client rate limits on everything a client key reaches (task API and the submit route), and request timeouts.</summary>
+    private static void AddLimits(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<LimitsOptions>().Bind(configuration.GetSection(LimitsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new LimitsOptions();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                var client = Caller.ClientId(context.User);
+                return !limits.RateLimitEnabled || client.Length == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = limits.Burst,
+                        TokensPerPeriod = limits.PermitsPerSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    });
+            });
+            limiter.OnRejected = (context, _) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                return new ValueTask(Problems.RateLimited(retryAfter).ExecuteAsync(context.HttpContext));
+            };
+        });
+        services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
+        {
+            Timeout = limits.RequestTimeout,
+            WriteTimeoutResponse = context => Problems.RequestTimedOut().ExecuteAsync(context),
+        });
     }
 
     /// <summary>Health probes and scrapes run several times a second on every node; traced, they would drown the tasks.</summary>

@@ -41,14 +41,23 @@ internal sealed partial class YamlMap(string path, IDictionary<object, object?> 
     public IReadOnlyList<string> Sequence(string key) =>
         Get(key) is IList<object?> items ? items.Select(i => i as string ?? throw Missing(key, "a sequence of scalars")).ToList() : throw Missing(key, "a sequence");
 
-    /// <summary>A scalar with <c>${NAME:-default}</c> replaced by its default: the value a plain <c>docker compose up</c> gets.</summary>
+    /// <summary>
+    /// A scalar with <c>${NAME:-default}</c> replaced by its default (the value a plain <c>docker compose up</c> gets) and a
+    /// required <c>${NAME:?message}</c> by the variable's name (compose refuses to start without it).
+    /// </summary>
     public string Setting(string key) => Variable().Replace(Scalar(key), match =>
-        match.Groups["default"].Success ? match.Groups["default"].Value : throw new InvalidOperationException($"{path}.{key} has no default for {match.Value}."));
+        match.Groups["default"].Success ? match.Groups["default"].Value
+        : match.Groups["required"].Success ? match.Groups["name"].Value
+        : throw new InvalidOperationException($"{path}.{key} has no default for {match.Value}."));
+
+    /// <summary>The variable <paramref name="key"/> requires (<c>${NAME:?message}</c> and nothing else), or null.</summary>
+    public string? RequiredVariable(string key) => Variable().Match(Scalar(key)) is { Success: true, Groups: var groups } match
+        && match.Length == Scalar(key).Length && groups["required"].Success ? groups["name"].Value : null;
 
     private object? Get(string key) => entries.TryGetValue(key, out var value) ? value : throw Missing(key, "present");
 
     private InvalidOperationException Missing(string key, string what) => new($"{path}.{key} should be {what}.");
 
-    [GeneratedRegex(@"\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?<default>[^}]*))?\}")]
+    [GeneratedRegex(@"\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?::?-(?<default>[^}]*))|(?::\?(?<required>[^}]*)))?\}")]
     private static partial Regex Variable();
 }

@@ -28,14 +28,57 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Every_node_sets_its_role_its_own_url_and_the_cluster_secret()
+    public void Every_node_sets_its_role_its_own_url_and_requires_the_cluster_secret()
     {
         Assert.All(compose.Nodes, node =>
         {
             var environment = Environment(node.Key);
             Assert.Contains(environment.Setting("Node__Role"), Roles);
             Assert.Equal(node.Key, new Uri(environment.Setting("Node__Url")).Host);
-            Assert.True(environment.Setting("Node__ClusterSecret").Length >= 16, $"{node.Key}: Node:ClusterSecret needs 16 characters or more.");
+            Assert.Equal("TASKSERVER_CLUSTER_SECRET", environment.RequiredVariable("Node__ClusterSecret"));
+        });
+    }
+
+    [Fact]
+    public void Every_node_has_an_internal_listener_apart_from_its_client_port_and_never_published()
+    {
+        Assert.All(compose.Nodes, node =>
+        {
+            var environment = Environment(node.Key);
+            var url = new Uri(environment.Setting("Node__Url"));
+            var internalUrl = new Uri(environment.Setting("Node__InternalUrl"));
+            var listening = environment.Setting("ASPNETCORE_HTTP_PORTS").Split(';');
+            Assert.Equal(node.Key, internalUrl.Host);
+            Assert.NotEqual(url.Port, internalUrl.Port);
+            Assert.Equal(new[] { url.Port, internalUrl.Port }.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(), listening.Order());
+            var published = node.Value.Has("ports") ? node.Value.Sequence("ports") : [];
+            Assert.DoesNotContain(published, mapping => mapping.EndsWith($":{internalUrl.Port}", StringComparison.Ordinal));
+        });
+    }
+
+    [Fact]
+    public void No_secret_has_a_default_or_a_demo_value()
+    {
+        Assert.DoesNotContain("change-me", Repository.Read("docker-compose.yml"), StringComparison.Ordinal);
+        Assert.Equal("TASKSERVER_MONGO_PASSWORD", compose.Services[ComposeFile.Mongo].Map("environment").RequiredVariable("MONGO_INITDB_ROOT_PASSWORD"));
+        Assert.Equal("TASKSERVER_MONGO_KEYFILE", compose.Services[ComposeFile.Mongo].Map("environment").RequiredVariable("MONGO_KEYFILE"));
+    }
+
+    [Fact]
+    public void Mongo_is_not_published_and_runs_with_a_keyfile_and_a_user_the_nodes_log_in_as()
+    {
+        var mongo = compose.Services[ComposeFile.Mongo];
+        var command = mongo.Sequence("command");
+
+        Assert.False(mongo.Has("ports"), "MongoDB must not be published: write access to it is code execution on the workers.");
+        Assert.Equal("/tmp/keyfile", command[command.ToList().IndexOf("--keyFile") + 1]);
+        Assert.Contains("/tmp/keyfile", string.Join(' ', mongo.Sequence("entrypoint")), StringComparison.Ordinal);
+        var user = mongo.Map("environment").Scalar("MONGO_INITDB_ROOT_USERNAME");
+        Assert.All(compose.Nodes, node =>
+        {
+            var connection = new Uri(Environment(node.Key).Setting("Storage__ConnectionString"));
+            Assert.Equal($"{user}:TASKSERVER_MONGO_PASSWORD", connection.UserInfo);
+            Assert.Contains("authSource=admin", connection.Query, StringComparison.Ordinal);
         });
     }
 
@@ -63,15 +106,15 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Gateways_have_client_and_admin_keys_the_node_accepts()
+    public void Gateways_require_client_and_admin_keys_from_the_environment()
     {
         var gateways = compose.Nodes.Where(node => Environment(node.Key).Setting("Node__Role") != "Worker").ToList();
 
         Assert.Equal(["alpha", "beta"], gateways.Select(g => g.Key).Order(StringComparer.Ordinal));
         Assert.All(gateways, gateway =>
         {
-            Assert.True(Environment(gateway.Key).Setting("Auth__ApiKeys__0").Length >= 16, $"{gateway.Key}: API keys need 16 characters or more.");
-            Assert.True(Environment(gateway.Key).Setting("Auth__AdminKeys__0").Length >= 16, $"{gateway.Key}: admin keys need 16 characters or more.");
+            Assert.Equal("TASKSERVER_API_KEY", Environment(gateway.Key).RequiredVariable("Auth__ApiKeys__0"));
+            Assert.Equal("TASKSERVER_ADMIN_KEY", Environment(gateway.Key).RequiredVariable("Auth__AdminKeys__0"));
         });
     }
 

@@ -42,15 +42,17 @@ public sealed class ApiContractTests(StandaloneFixture cluster)
     }
 
     [Fact]
-    public async Task A_wrong_key_is_a_403_problem_on_every_endpoint()
+    public async Task An_unknown_key_is_a_401_problem_with_a_bearer_challenge_on_every_endpoint()
     {
         using var stranger = new TaskApi(cluster.Node.Url, apiKey: "not-a-key-we-know-of-at-all");
 
         using var submit = await stranger.SubmitAsync("""{"type":"echo","payload":1}""");
         using var list = await stranger.Http.GetAsync(new Uri("/tasks", UriKind.Relative), TestContext.Current.CancellationToken);
 
-        await AssertProblemAsync(submit, HttpStatusCode.Forbidden, "invalid-api-key");
-        await AssertProblemAsync(list, HttpStatusCode.Forbidden, "invalid-api-key");
+        await AssertProblemAsync(submit, HttpStatusCode.Unauthorized, "invalid-api-key");
+        await AssertProblemAsync(list, HttpStatusCode.Unauthorized, "invalid-api-key");
+        Assert.Equal("Bearer", submit.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("Bearer", list.Headers.WwwAuthenticate.ToString());
     }
 
     [Fact]

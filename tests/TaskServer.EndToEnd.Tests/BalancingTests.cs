@@ -32,7 +32,7 @@ public sealed class BalancingTests
         var busyId = await cluster.WorkerIdAsync("w1");
 
         // Straight to w1's intake, as a gateway would send them: 20 one-minute sleeps on a capacity of 4.
-        using var intake = new HttpClient { BaseAddress = new Uri(busy.Url) };
+        using var intake = new HttpClient { BaseAddress = new Uri(busy.InternalUrl) };
         intake.DefaultRequestHeaders.Add("X-Cluster-Secret", ClusterSettings.ClusterSecret);
         for (var i = 0; i < 20; i++)
         {

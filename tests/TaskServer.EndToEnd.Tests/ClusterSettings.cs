@@ -8,6 +8,7 @@ public static class ClusterSettings
     public const string ApiKey = "client-key-for-tests-0001";
     public const string OtherApiKey = "client-key-for-tests-0002";
     public const string AdminKey = "admin-key-for-tests-00001";
+    public const string ViewerKey = "viewer-key-for-tests-0001";
     public const string ClusterSecret = "cluster-secret-for-tests-01";
 
     public static Dictionary<string, string> For(PostgresDatabase database, string role, string name, params (string Key, string Value)[] overrides)
@@ -23,7 +24,11 @@ public static class ClusterSettings
             ["Auth:ApiKeys:0"] = ApiKey,
             ["Auth:ApiKeys:1"] = OtherApiKey,
             ["Auth:AdminKeys:0"] = AdminKey,
+            ["Auth:ViewerKeys:0"] = ViewerKey,
             ["Execution:RetryBaseDelay"] = "00:00:00.100",
+
+            // Tests hold workers busy with sleeps longer than the production bound.
+            ["Execution:MaxSleepMs"] = "3600000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:TaskServer"] = "Information",
         };

@@ -24,19 +24,36 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
+    public async Task Faults_enabled_in_production_without_the_second_switch_stop_the_node_at_start_up()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var node = NodeProcess.Start(ClusterSettings.For(database, "Standalone", "refused", ("Faults:Enabled", "true")));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(node.HasExited), TimeSpan.FromSeconds(60), "the node to refuse to start");
+
+        Assert.Contains("Faults:AllowInProduction", node.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Each_fault_does_what_it_says_and_only_for_operators()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await using var node = NodeProcess.Start(ClusterSettings.For(database, "Standalone", "faulty", ("Faults:Enabled", "true")));
+        await using var node = NodeProcess.Start(ClusterSettings.For(database, "Standalone", "faulty", ("Faults:Enabled", "true"), ("Faults:AllowInProduction", "true")));
         await node.WaitUntilLiveAsync();
         using var api = new TaskApi(node.Url);
         await StandaloneFixture.WaitUntilRoutingAsync(api);
         using var admin = Admin(node);
         var ct = TestContext.Current.CancellationToken;
 
-        using (var anonymous = await api.Http.PostAsJsonAsync("/admin/faults", new { fault = "crash" }, ct))
+        using (var client = await api.Http.PostAsJsonAsync("/admin/faults", new { fault = "crash" }, ct))
         {
-            await ApiContractTests.AssertProblemAsync(anonymous, HttpStatusCode.Unauthorized, "admin-required");
+            await ApiContractTests.AssertProblemAsync(client, HttpStatusCode.Forbidden, "forbidden");
+        }
+
+        using (var anonymous = new HttpClient { BaseAddress = new Uri(node.Url) })
+        using (var refused = await anonymous.PostAsJsonAsync("/admin/faults", new { fault = "crash" }, ct))
+        {
+            await ApiContractTests.AssertProblemAsync(refused, HttpStatusCode.Unauthorized, "admin-required");
         }
 
         await SetAsync(admin, new { fault = "latency", value = 400 });

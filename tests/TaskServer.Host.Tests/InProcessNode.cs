@@ -18,8 +18,9 @@ internal static class InProcessNode
     public static WebApplication Build(PostgresDatabase database, string role, string name, Action<IServiceCollection>? services = null, params (string Key, string Value)[] settings)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var internalUrl = $"http://127.0.0.1:{FreePort.Next()}";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseUrls(url);
+        builder.WebHost.UseUrls(url, internalUrl);
         var configuration = new Dictionary<string, string?>
         {
             ["Storage:Provider"] = "PostgreSql",
@@ -27,6 +28,7 @@ internal static class InProcessNode
             ["Node:Role"] = role,
             ["Node:Name"] = name,
             ["Node:Url"] = url,
+            ["Node:InternalUrl"] = internalUrl,
             ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
             ["Node:Capacity"] = "2",
             ["Auth:ApiKeys:0"] = ApiKey,

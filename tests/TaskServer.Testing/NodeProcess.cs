@@ -13,13 +13,18 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Process process;
     private readonly ConcurrentQueue<string> output = new();
 
-    private NodeProcess(Process process, string url)
+    private NodeProcess(Process process, string url, string internalUrl)
     {
         this.process = process;
         Url = url;
+        InternalUrl = internalUrl;
     }
 
+    /// <summary>The client port: the task API, the dashboard, health.</summary>
     public string Url { get; }
+
+    /// <summary>The internal listener (<c>Node:InternalUrl</c>): the worker intake, health for gateways' probes.</summary>
+    public string InternalUrl { get; }
 
     public int Pid => process.Id;
 
@@ -28,10 +33,12 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>Everything the node printed, for assertions on its log and for diagnosing a failure.</summary>
     public string Output => string.Join('\n', output);
 
-    public static NodeProcess Start(IReadOnlyDictionary<string, string> settings, int? port = null)
+    /// <summary>Starts a node on <paramref name="port"/> (or a free one) plus a free internal port, both <paramref name="scheme"/>.</summary>
+    public static NodeProcess Start(IReadOnlyDictionary<string, string> settings, int? port = null, string scheme = "http")
     {
         var chosenPort = port ?? FreePort.Next();
-        var url = $"http://127.0.0.1:{chosenPort}";
+        var url = $"{scheme}://127.0.0.1:{chosenPort}";
+        var internalUrl = $"{scheme}://127.0.0.1:{FreePort.Next()}";
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -40,8 +47,9 @@ public sealed class NodeProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(HostAssemblyPath());
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(url);
+        start.ArgumentList.Add($"{url};{internalUrl}");
         start.Environment["Node__Url"] = url;
+        start.Environment["Node__InternalUrl"] = internalUrl;
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["Logging__Console__FormatterName"] = "simple";
         foreach (var (key, value) in settings)
@@ -50,7 +58,7 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var node = new NodeProcess(process, url);
+        var node = new NodeProcess(process, url, internalUrl);
         process.OutputDataReceived += (_, e) => node.Record(e.Data);
         process.ErrorDataReceived += (_, e) => node.Record(e.Data);
         process.Start();
@@ -59,9 +67,11 @@ public sealed class NodeProcess : IAsyncDisposable
         return node;
     }
 
-    public async Task WaitUntilLiveAsync(TimeSpan? timeout = null)
+    /// <summary>Waits for /health/live; <paramref name="handler"/> (kept by the caller) for a node on https with a private CA.</summary>
+    public async Task WaitUntilLiveAsync(TimeSpan? timeout = null, HttpMessageHandler? handler = null)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        http.Timeout = TimeSpan.FromSeconds(2);
         await Eventually.HoldsAsync(
             async () =>
             {

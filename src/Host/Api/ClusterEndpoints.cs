@@ -17,7 +17,7 @@ public static class ClusterEndpoints
             .WithDescription("This node, the primary lease (holder, epoch, expiry), the balancing policy, every node with its liveness and load, and the last failovers. For operators: an admin key is required.")
             .AcceptsCredentials(ApiDocument.BasicScheme, ApiDocument.BearerScheme)
             .Produces<ClusterView>()
-            .ProducesProblems(ProblemType.AdminRequired, ProblemType.StorageUnavailable);
+            .ProducesProblems(ProblemType.AdminRequired, ProblemType.Forbidden, ProblemType.StorageUnavailable);
         return endpoints;
     }
 
@@ -27,10 +27,9 @@ public static class ClusterEndpoints
         IOptions<AuthOptions> auth,
         CancellationToken cancellationToken)
     {
-        if (!AdminCredentials.Present(request, auth.Value))
+        if (AdminCredentials.Refusal(request, auth.Value) is { } refusal)
         {
-            request.HttpContext.Response.Headers.WWWAuthenticate = "Basic realm=\"TaskServer\", charset=\"UTF-8\"";
-            return Problems.AdminRequired();
+            return refusal;
         }
 
         return Results.Ok(await cluster.BuildAsync(cancellationToken));

@@ -20,6 +20,8 @@ public static class Problems
 
     public static IResult InvalidApiKey() => Problem(ProblemType.InvalidApiKey, "The API key is not valid.", null);
 
+    public static IResult Forbidden(string detail) => Problem(ProblemType.Forbidden, "The key does not allow this.", detail);
+
     public static IResult AdminRequired() => Problem(ProblemType.AdminRequired, "Operator credentials are required.", "Send an admin key (HTTP Basic password or Bearer).");
 
     public static IResult InvalidClusterSecret() => Problem(ProblemType.InvalidClusterSecret, "Internal endpoints need the cluster secret.", null);
@@ -45,6 +47,15 @@ public static class Problems
 
     public static IResult NoHealthyWorker(TimeSpan retryAfter) =>
         new RetryAfterResult(Problem(ProblemType.NoHealthyWorker, "No healthy worker can take the task.", "Retry later."), retryAfter);
+
+    public static IResult RateLimited(TimeSpan retryAfter) =>
+        new RetryAfterResult(Problem(ProblemType.RateLimited, "Too many requests from this client.", "Slow down; retry after the Retry-After seconds."), retryAfter);
+
+    public static IResult RequestTimedOut() => Problem(ProblemType.RequestTimeout, "The request took too long.", "The server gave up on it; retry, perhaps later.");
+
+    /// <summary>An error status that reached the client without a body (see <see cref="ProblemType.ForStatus"/>).</summary>
+    public static IResult ForStatus(int status) =>
+        Problem(ProblemType.ForStatus(status), Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status), null);
 
     private static IResult Problem(ProblemType problem, string title, string? detail) =>
         Results.Problem(detail: detail, statusCode: problem.Status, title: title, type: problem.Urn);

@@ -61,7 +61,7 @@ public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
         }
 
         var payload = root.TryGetProperty("payload", out var payloadElement) ? payloadElement : default;
-        var payloadError = handler.Validate(payload);
+        var payloadError = Unstorable(payload) ?? handler.Validate(payload);
         if (payloadError is not null)
         {
             return (null, Problems.InvalidPayload(type, payloadError));
@@ -79,6 +79,34 @@ public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
         var payloadJson = payload.ValueKind == JsonValueKind.Undefined ? "null" : payload.GetRawText();
         return (new SubmitRequest(type, payloadJson, maxAttempts), null);
     }
+
+    /// <summary>
+    /// Null when every string of the JSON (names and values) can be stored; otherwise why not. PostgreSQL's jsonb
+    /// refuses the NUL character and unpaired surrogates (<c>\u0000</c>, <c>\ud800</c>), MongoDB's keys refuse NUL:
+    /// refused here as the client's error, not met later as a database failure.
+    /// </summary>
+    public static string? Unstorable(JsonElement element)
+    {
+        try
+        {
+            return Walk(element);
+        }
+        catch (InvalidOperationException)
+        {
+            return "Strings must be valid UTF-16: an unpaired surrogate (\\ud800-\\udfff) cannot be stored.";
+        }
+    }
+
+    /// <summary>Null when <paramref name="text"/> can be stored; for query values such as filters.</summary>
+    public static string? Unstorable(string text) => text.Contains('\0', StringComparison.Ordinal) ? "The NUL character (\\u0000) cannot be stored." : null;
+
+    private static string? Walk(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => Unstorable(element.GetString()!),
+        JsonValueKind.Array => element.EnumerateArray().Select(Walk).FirstOrDefault(error => error is not null),
+        JsonValueKind.Object => element.EnumerateObject().Select(property => Unstorable(property.Name) ?? Walk(property.Value)).FirstOrDefault(error => error is not null),
+        _ => null,
+    };
 
     /// <summary>Null when the key is acceptable (or absent); otherwise why not.</summary>
     public static string? CheckIdempotencyKey(string? key) =>

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -19,6 +20,8 @@ public static class TaskEndpoints
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
 
+    private static readonly string[] Includable = ["payload", "result"];
+
     /// <summary>The client API on gateways: reads and cancels go to the store; submissions are proxied to a worker (see LoadManager).</summary>
     public static IEndpointRouteBuilder MapTaskApi(this IEndpointRouteBuilder endpoints)
     {
@@ -27,16 +30,20 @@ public static class TaskEndpoints
             .RequireAuthorization(TaskRoutes.ClientPolicy)
             .WithTags(ApiDocument.TasksTag)
             .AcceptsCredentials(ApiDocument.BearerScheme)
-            .ProducesProblems(ProblemType.MissingApiKey, ProblemType.InvalidApiKey, ProblemType.NotPrimary, ProblemType.StorageUnavailable);
+            .ProducesProblems(
+                ProblemType.MissingApiKey, ProblemType.InvalidApiKey, ProblemType.Forbidden, ProblemType.RateLimited,
+                ProblemType.NotPrimary, ProblemType.StorageUnavailable, ProblemType.RequestTimeout);
         tasks.MapGet("/{id:guid}", GetAsync)
             .WithName("GetTask")
             .WithSummary("Read a task")
+            .WithDescription("A client sees its own tasks only (404 for another client's); an admin key sees every task.")
             .Produces<TaskView>()
             .ProducesProblems(ProblemType.TaskNotFound);
         tasks.MapGet("/", ListAsync)
             .WithName("ListTasks")
             .WithSummary("List tasks, newest first")
-            .WithDescription("Pages through the tasks by id (ids sort by creation time); pass a page's `next` as `after` for the next page.")
+            .WithDescription("Pages through the caller's tasks (an admin key: every client's) by id (ids sort by creation time); pass a page's `next` as `after` for the next page. "
+                + "Items leave out `payload` and `result` unless `include` names them.")
             .Produces<TaskPage>()
             .ProducesProblems(ProblemType.InvalidRequest)
             .AddOpenApiOperationTransformer((operation, _, _) =>
@@ -52,7 +59,7 @@ public static class TaskEndpoints
         tasks.MapDelete("/{id:guid}", CancelAsync)
             .WithName("CancelTask")
             .WithSummary("Cancel a task")
-            .WithDescription("Cancels a Queued or Running task (a running handler sees its cancellation token fire within about a second) and returns it as Cancelled.")
+            .WithDescription("Cancels one of the caller's Queued or Running tasks (a running handler sees its cancellation token fire within about a second) and returns it as Cancelled.")
             .Produces<TaskView>()
             .ProducesProblems(ProblemType.TaskNotFound, ProblemType.TaskAlreadyFinal);
         return endpoints;
@@ -66,20 +73,36 @@ public static class TaskEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(Guid id, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid id, ClaimsPrincipal user, ITaskStore store, CancellationToken cancellationToken)
     {
         var task = await store.GetAsync(id, cancellationToken);
-        return task is null ? Problems.TaskNotFound(id) : Results.Ok(TaskView.From(task));
+        return task is null || !Sees(user, task) ? Problems.TaskNotFound(id) : Results.Ok(TaskView.From(task));
     }
+
+    /// <summary>Another client's task is answered as no task at all, so that its existence does not leak.</summary>
+    private static bool Sees(ClaimsPrincipal user, TaskRecord task) => Caller.IsAdmin(user) || task.Owner == Caller.ClientId(user);
 
     private static async Task<IResult> ListAsync(
         [Description("Only tasks in this state (any case).")] string? status,
         [Description("Only tasks of this type.")] string? type,
         [Description("Page size."), Range(1, MaxPageSize), DefaultValue(DefaultPageSize)] int? limit,
         [Description("The `next` of the previous page: tasks created before that one.")] string? after,
+        [Description("What to add to each item, comma-separated: `payload`, `result`.")] string? include,
+        ClaimsPrincipal user,
         ITaskStore store,
         CancellationToken cancellationToken)
     {
+        if (type is not null && SubmitRequest.Unstorable(type) is { } typeError)
+        {
+            return Problems.InvalidRequest($"'type': {typeError}");
+        }
+
+        var included = (include ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (included.Except(Includable, StringComparer.OrdinalIgnoreCase).FirstOrDefault() is { } unknown)
+        {
+            return Problems.InvalidRequest($"'include' takes {string.Join(", ", Includable)}; not '{unknown}'.");
+        }
+
         TaskState? state = null;
         if (status is not null)
         {
@@ -108,12 +131,21 @@ public static class TaskEndpoints
             afterId = parsedAfter;
         }
 
-        var page = await store.ListAsync(new TaskQuery { Status = state, Type = type, Limit = pageSize, After = afterId }, cancellationToken);
-        return Results.Ok(new TaskPage(page.Select(TaskView.From).ToList(), page.Count == pageSize ? page[^1].Id : null));
+        var owner = Caller.IsAdmin(user) ? null : Caller.ClientId(user);
+        var page = await store.ListAsync(new TaskQuery { Status = state, Type = type, Limit = pageSize, After = afterId, Owner = owner }, cancellationToken);
+        var payload = included.Contains("payload", StringComparer.OrdinalIgnoreCase);
+        var result = included.Contains("result", StringComparer.OrdinalIgnoreCase);
+        return Results.Ok(new TaskPage(page.Select(task => TaskView.From(task, payload, result)).ToList(), page.Count == pageSize ? page[^1].Id : null));
     }
 
-    private static async Task<IResult> CancelAsync(Guid id, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(Guid id, ClaimsPrincipal user, ITaskStore store, CancellationToken cancellationToken)
     {
+        // The owner never changes, so checking it before the conditional write is as good as within it.
+        if (await store.GetAsync(id, cancellationToken) is not { } task || !Sees(user, task))
+        {
+            return Problems.TaskNotFound(id);
+        }
+
         // A running handler learns of it from its worker, which checks its running attempts every
         // Execution:CancellationCheckInterval, and sees its token cancelled.
         var result = await store.ApplyAsync(new CancelTask(id), cancellationToken);
@@ -153,7 +185,7 @@ public static class TaskEndpoints
             return problem;
         }
 
-        // Keys are scoped per client (the gateway names the client), so two clients never collide.
+        // Keys are scoped per client (the gateway names the client), so two clients never collide; the task is the client's.
         var client = request.Headers[TaskRoutes.ClientIdHeader].FirstOrDefault() ?? "";
         var scopedKey = idempotencyKey is null ? null : $"{client}:{idempotencyKey}";
         var accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client).WaitAsync(cancellationToken);

@@ -8,8 +8,8 @@ namespace TaskServer.Host.Api;
 /// <param name="Status">Queued, Running, Succeeded, Failed or Cancelled.</param>
 /// <param name="Attempt">The current (or last) attempt, from 1.</param>
 /// <param name="Worker">The worker that owns the task.</param>
-/// <param name="Payload">The task's input, as submitted.</param>
-/// <param name="Result">The handler's result once Succeeded.</param>
+/// <param name="Payload">The task's input, as submitted; in listings only with <c>include=payload</c>.</param>
+/// <param name="Result">The handler's result once Succeeded; in listings only with <c>include=result</c>.</param>
 /// <param name="Error">Why the last attempt failed.</param>
 /// <param name="TraceId">The W3C trace id of the submission, which every attempt's span joins; null when it was not traced.</param>
 public sealed record TaskView(
@@ -22,12 +22,15 @@ public sealed record TaskView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    JsonElement Payload,
+    JsonElement? Payload,
     JsonElement? Result,
     string? Error,
     string? TraceId)
 {
-    public static TaskView From(TaskRecord task) => new(
+    public static TaskView From(TaskRecord task) => From(task, payload: true, result: true);
+
+    /// <summary>The task, leaving out its payload and result unless asked: a page of summaries stays small.</summary>
+    public static TaskView From(TaskRecord task, bool payload, bool result) => new(
         task.Id,
         task.Type,
         task.Status.ToString(),
@@ -37,8 +40,8 @@ public sealed record TaskView(
         task.CreatedAt,
         task.StartedAt,
         task.FinishedAt,
-        Parse(task.Payload),
-        task.Result is null ? null : Parse(task.Result),
+        payload ? Parse(task.Payload) : null,
+        result && task.Result is not null ? Parse(task.Result) : null,
         task.Error,
         task.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context.TraceId.ToHexString() : null);
 

@@ -13,16 +13,18 @@ namespace TaskServer.Host.ApiDescription;
 /// <c>POST /tasks</c>. A gateway serves it through YARP (the route <c>submit-task</c>, forwarded to a worker's
 /// <c>/internal/tasks</c>), and a YARP route is not an ApiExplorer endpoint, so the framework never sees it:
 /// this transformer adds the operation, built from the same types the intake reads and writes.
-/// Its answers come from four places: the backup gate (503 not-primary), authentication (401/403), the
-/// gateway's size check and admission (413, 429/503), and the worker's intake (400, 409, 413, 503, 202).
+/// Its answers come from five places: authentication (401/403), the backup gate (503 not-primary), the rate limiter
+/// (429), the gateway's size check and admission (413, 429/503), YARP when the worker fails (502, 504; whether the task
+/// was stored is then unknown: retry with the same Idempotency-Key) and the worker's intake (400, 409, 413, 503, 202).
 /// </summary>
 internal sealed class SubmitTaskOperation(IOptions<ExecutionOptions> execution) : IOpenApiDocumentTransformer
 {
     private static readonly ProblemType[] Problems =
     [
         ProblemType.MalformedJson, ProblemType.InvalidRequest, ProblemType.UnknownTaskType, ProblemType.InvalidPayload,
-        ProblemType.MissingApiKey, ProblemType.InvalidApiKey, ProblemType.IdempotencyKeyReused, ProblemType.PayloadTooLarge,
-        ProblemType.Overloaded, ProblemType.NotPrimary, ProblemType.NoHealthyWorker, ProblemType.StorageUnavailable,
+        ProblemType.MissingApiKey, ProblemType.InvalidApiKey, ProblemType.Forbidden, ProblemType.IdempotencyKeyReused, ProblemType.PayloadTooLarge,
+        ProblemType.Overloaded, ProblemType.RateLimited, ProblemType.NotPrimary, ProblemType.NoHealthyWorker, ProblemType.StorageUnavailable,
+        ProblemType.WorkerUnreachable, ProblemType.RequestTimeout,
     ];
 
     public async Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
@@ -72,9 +74,6 @@ internal sealed class SubmitTaskOperation(IOptions<ExecutionOptions> execution) 
                         [TaskEndpoints.ReplayedHeader] = new OpenApiHeader { Description = "`true` when the Idempotency-Key had already stored this task.", Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
                     },
                 },
-                // YARP's own answers when the chosen worker fails the forwarded request; they carry no body.
-                ["502"] = new OpenApiResponse { Description = "Bad Gateway: the chosen worker could not be reached. Whether the task was stored is unknown; retry with the same Idempotency-Key." },
-                ["504"] = new OpenApiResponse { Description = "Gateway Timeout: the chosen worker did not answer in time. Retry with the same Idempotency-Key." },
             },
         };
         foreach (var status in Problems.Select(p => p.Status).Distinct())

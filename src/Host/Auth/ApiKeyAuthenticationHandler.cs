@@ -6,7 +6,10 @@ using TaskServer.Host.Api;
 
 namespace TaskServer.Host.Auth;
 
-/// <summary><c>Authorization: Bearer &lt;key&gt;</c> against <c>Auth:ApiKeys</c>. A missing key is 401, a wrong one 403, both problem+json.</summary>
+/// <summary>
+/// <c>Authorization: Bearer &lt;key&gt;</c> against the keys of <see cref="AuthOptions"/>. A missing or unknown key is
+/// 401 with a Bearer challenge; a known key without the right (a viewer key on the task API) is 403; all problem+json.
+/// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
     ILoggerFactory loggerFactory,
@@ -24,12 +27,13 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!KeyRing.Contains(authOptions.Value.ApiKeys, key))
+        var role = authOptions.Value.RoleOf(key);
+        if (role == KeyRole.None)
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClientIdClaim, KeyRing.ClientId(key))], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClientIdClaim, KeyRing.ClientId(key)), new Claim(ClaimTypes.Role, role.ToString())], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
@@ -40,11 +44,22 @@ internal sealed class ApiKeyAuthenticationHandler(
         return problem.ExecuteAsync(Context);
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => Problems.InvalidApiKey().ExecuteAsync(Context);
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.Forbidden("This key does not give access to the task API.").ExecuteAsync(Context);
 
     private string? PresentedKey()
     {
         var header = Request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
     }
+}
+
+/// <summary>What the task API reads from the authenticated caller.</summary>
+internal static class Caller
+{
+    /// <summary>The client id the task API scopes by (tasks, idempotency keys); empty when unauthenticated.</summary>
+    public static string ClientId(ClaimsPrincipal user) => user.FindFirst(ApiKeyAuthenticationHandler.ClientIdClaim)?.Value ?? "";
+
+    /// <summary>Admin keys see and cancel every client's tasks.</summary>
+    public static bool IsAdmin(ClaimsPrincipal user) => user.IsInRole(nameof(KeyRole.Admin));
 }

@@ -3,38 +3,49 @@ using Hangfire.Dashboard;
 
 namespace TaskServer.Host.Auth;
 
-/// <summary>HTTP Basic for the Hangfire dashboard: any user name, a password from <c>Auth:AdminKeys</c>.</summary>
-internal sealed class DashboardAuthorization(IReadOnlyCollection<string> adminKeys) : IDashboardAuthorizationFilter
+/// <summary>
+/// HTTP Basic for the Hangfire dashboard: any user name, a password from <c>Auth:AdminKeys</c> (full access) or
+/// <c>Auth:ViewerKeys</c> (read-only, see <see cref="IsReadOnly"/>).
+/// </summary>
+internal sealed class DashboardAuthorization(AuthOptions options) : IDashboardAuthorizationFilter
 {
+    public const string Challenge = "Basic realm=\"TaskServer\", charset=\"UTF-8\"";
+
     public bool Authorize(DashboardContext context)
     {
         var http = context.GetHttpContext();
-        if (IsAdmin(http.Request.Headers.Authorization.ToString(), adminKeys))
+        if (RoleOf(http) is KeyRole.Admin or KeyRole.Viewer)
         {
             return true;
         }
 
         // Without the challenge a browser would not ask for credentials; Hangfire then answers 401.
-        http.Response.Headers.WWWAuthenticate = "Basic realm=\"TaskServer\", charset=\"UTF-8\"";
+        http.Response.Headers.WWWAuthenticate = Challenge;
         return false;
     }
 
-    internal static bool IsAdmin(string authorization, IEnumerable<string> adminKeys)
+    /// <summary>Hangfire's <c>IsReadOnlyFunc</c>: viewers see everything and change nothing (no delete, requeue or trigger).</summary>
+    public bool IsReadOnly(DashboardContext context) => RoleOf(context.GetHttpContext()) != KeyRole.Admin;
+
+    internal static string? BasicPassword(string authorization)
     {
         if (!authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            return false;
+            return null;
         }
 
         try
         {
             var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..].Trim()));
             var separator = credentials.IndexOf(':', StringComparison.Ordinal);
-            return separator >= 0 && KeyRing.Contains(adminKeys, credentials[(separator + 1)..]);
+            return separator >= 0 ? credentials[(separator + 1)..] : null;
         }
         catch (FormatException)
         {
-            return false;
+            return null;
         }
     }
+
+    private KeyRole RoleOf(HttpContext http) =>
+        BasicPassword(http.Request.Headers.Authorization.ToString()) is { } password ? options.RoleOf(password) : KeyRole.None;
 }

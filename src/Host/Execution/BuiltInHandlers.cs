@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using TaskServer.Host.Faults;
 
 namespace TaskServer.Host.Execution;
@@ -18,11 +19,11 @@ internal sealed class EchoHandler : ITaskHandler
 }
 
 /// <summary><c>sleep</c> <c>{"ms": N}</c>: waits, honouring cancellation.</summary>
-internal sealed class SleepHandler(TimeProvider timeProvider) : ITaskHandler
+internal sealed class SleepHandler(TimeProvider timeProvider, IOptions<ExecutionOptions> options) : ITaskHandler
 {
     public string Type => "sleep";
 
-    public string? Validate(JsonElement payload) => PayloadFields.RequireInteger(payload, "ms", 0, 3_600_000);
+    public string? Validate(JsonElement payload) => PayloadFields.RequireInteger(payload, "ms", 0, options.Value.MaxSleepMs);
 
     public async Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
@@ -36,12 +37,12 @@ internal sealed class SleepHandler(TimeProvider timeProvider) : ITaskHandler
 /// <c>hash</c> <c>{"data": "...", "rounds": N}</c>: SHA-256 applied N times, CPU-bound. Its result can be
 /// verified, so the "incorrect" fault (a worker returning wrong results) shows up here.
 /// </summary>
-internal sealed class HashHandler(FaultState faults) : ITaskHandler
+internal sealed class HashHandler(FaultState faults, IOptions<ExecutionOptions> options) : ITaskHandler
 {
     public string Type => "hash";
 
     public string? Validate(JsonElement payload) =>
-        PayloadFields.RequireString(payload, "data") ?? PayloadFields.RequireInteger(payload, "rounds", 1, 10_000_000, required: false);
+        PayloadFields.RequireString(payload, "data") ?? PayloadFields.RequireInteger(payload, "rounds", 1, options.Value.MaxHashRounds, required: false);
 
     public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {

@@ -29,6 +29,14 @@ public sealed class ExecutionOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Execution:CancellationCheckInterval must be between 100 ms and 1 min.")]
     public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest <c>sleep</c> a task may ask for, in milliseconds (400 invalid-payload above).</summary>
+    [Range(0, 3_600_000, ErrorMessage = "Execution:MaxSleepMs must be between 0 and 3600000.")]
+    public int MaxSleepMs { get; set; } = 60_000;
+
+    /// <summary>The most SHA-256 rounds a <c>hash</c> task may ask for (400 invalid-payload above).</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Execution:MaxHashRounds must be between 1 and 10000000.")]
+    public int MaxHashRounds { get; set; } = 1_000_000;
+
     /// <summary>The delay before attempt <paramref name="nextAttempt"/>, with ±20% jitter so retries of a burst spread out.</summary>
     public TimeSpan RetryDelay(int nextAttempt, double jitter)
     {

@@ -21,7 +21,7 @@ public static partial class FaultEndpoints
         {
             var path = context.Request.Path;
             var faults = context.RequestServices.GetRequiredService<FaultState>().Current;
-            if (path.StartsWithSegments(Path, StringComparison.Ordinal) || path.StartsWithSegments("/health/live", StringComparison.Ordinal))
+            if (path.StartsWithSegments(Path, StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/health/live", StringComparison.OrdinalIgnoreCase))
             {
                 await next();
                 return;
@@ -41,15 +41,15 @@ public static partial class FaultEndpoints
             await next();
         });
         app.MapGet(Path, (HttpRequest request, FaultState state, IOptions<AuthOptions> auth) =>
-            AdminCredentials.Present(request, auth.Value) ? Results.Ok(state.Current) : Problems.AdminRequired());
+            AdminCredentials.Refusal(request, auth.Value) ?? Results.Ok(state.Current));
         app.MapPost(Path, Apply);
     }
 
     private static IResult Apply(FaultRequest body, HttpRequest request, FaultState state, IOptions<AuthOptions> auth, ILogger<FaultState> logger)
     {
-        if (!AdminCredentials.Present(request, auth.Value))
+        if (AdminCredentials.Refusal(request, auth.Value) is { } refusal)
         {
-            return Problems.AdminRequired();
+            return refusal;
         }
 
         var current = state.Current;

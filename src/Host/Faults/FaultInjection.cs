@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
 
 namespace TaskServer.Host.Faults;
 
@@ -9,6 +10,20 @@ public sealed class FaultOptions
     public const string SectionName = "Faults";
 
     public bool Enabled { get; set; }
+
+    /// <summary>
+    /// Faults can crash the node and slow or fail every request: outside Development and Testing they are refused at
+    /// start-up unless this second switch says the drills are meant to run there.
+    /// </summary>
+    public bool AllowInProduction { get; set; }
+}
+
+internal sealed class FaultOptionsValidator(IHostEnvironment environment) : IValidateOptions<FaultOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FaultOptions options) =>
+        options.Enabled && !options.AllowInProduction && !environment.IsDevelopment() && !environment.IsEnvironment("Testing")
+            ? ValidateOptionsResult.Fail($"Faults:Enabled is refused in the {environment.EnvironmentName} environment unless Faults:AllowInProduction is true as well.")
+            : ValidateOptionsResult.Success;
 }
 
 /// <summary>The faults in force on this node. Volatile fields: read on every request and attempt, written rarely.</summary>

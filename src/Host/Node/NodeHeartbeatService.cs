@@ -36,7 +36,7 @@ internal sealed partial class NodeHeartbeatService(
             try
             {
                 var load = settings.RunsWorker ? await CountLoadAsync(settings, stoppingToken) : default;
-                await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.Url, load), stoppingToken);
+                await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, load), stoppingToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

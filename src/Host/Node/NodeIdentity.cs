@@ -17,6 +17,7 @@ public sealed class NodeIdentity
         var node = options.Value;
         Role = node.Role;
         Url = node.Url.TrimEnd('/');
+        InternalUrl = (node.InternalUrl ?? node.Url).TrimEnd('/');
         Id = $"{node.Name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         Queue = QueueOf(Id);
     }
@@ -25,7 +26,11 @@ public sealed class NodeIdentity
 
     public NodeRole Role { get; }
 
+    /// <summary>How clients (and backups probing a primary) reach this node.</summary>
     public string Url { get; }
+
+    /// <summary>How gateways reach this node's worker intake: what the registry records.</summary>
+    public string InternalUrl { get; }
 
     public string Queue { get; }
 

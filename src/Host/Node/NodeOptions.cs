@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using TaskServer.Host.Auth;
 using TaskServer.StorageManager.Nodes;
 
 namespace TaskServer.Host.Node;
@@ -20,6 +22,14 @@ public sealed class NodeOptions
     [Url(ErrorMessage = "Node:Url must be an absolute http(s) URL.")]
     public string Url { get; set; } = "";
 
+    /// <summary>
+    /// Where gateways reach this node's worker intake (<c>/internal/*</c>), e.g. http://10.0.0.5:6090: a listener of its
+    /// own, which the node must also listen on (<c>--urls</c>, <c>ASPNETCORE_HTTP_PORTS</c> or Kestrel endpoints) and which
+    /// is not published to clients. Required on nodes that run a worker; the intake answers nowhere else.
+    /// </summary>
+    [Url(ErrorMessage = "Node:InternalUrl must be an absolute http(s) URL.")]
+    public string? InternalUrl { get; set; }
+
     /// <summary>Shared by every node; gateways present it to workers' internal endpoints.</summary>
     [Required(ErrorMessage = "Node:ClusterSecret is required.")]
     [MinLength(16, ErrorMessage = "Node:ClusterSecret must be at least 16 characters.")]
@@ -40,4 +50,28 @@ public sealed class NodeOptions
     public bool RunsGateway => Role is NodeRole.Gateway or NodeRole.Standalone;
 
     public bool RunsWorker => Role is NodeRole.Worker or NodeRole.Standalone;
+}
+
+internal sealed class NodeOptionsValidator(IHostEnvironment environment) : IValidateOptions<NodeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NodeOptions options)
+    {
+        var failures = new List<string>();
+        if (options.RunsWorker && string.IsNullOrEmpty(options.InternalUrl))
+        {
+            failures.Add("Node:InternalUrl is required on a node that runs a worker: gateways reach its intake there, apart from the client port.");
+        }
+
+        if (Uri.TryCreate(options.InternalUrl, UriKind.Absolute, out var internalUrl) && Uri.TryCreate(options.Url, UriKind.Absolute, out var url) && internalUrl.Port == url.Port)
+        {
+            failures.Add("Node:InternalUrl must use another port than Node:Url: the intake is told apart by the port a request arrives on.");
+        }
+
+        if (!environment.IsDevelopment() && AuthOptionsValidator.IsDemoValue(options.ClusterSecret))
+        {
+            failures.Add($"Node:ClusterSecret contains '{AuthOptions.DemoMarker}': demo values are refused outside Development. Generate a real secret.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

@@ -11,7 +11,7 @@ public sealed class SubmitRequestTests
 {
     private const int Limit = 1024;
 
-    private readonly TaskHandlers handlers = new([new EchoHandler(), new SleepHandler(TimeProvider.System), new HashHandler(new FaultState())]);
+    private readonly TaskHandlers handlers = new([new EchoHandler(), new SleepHandler(TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new ExecutionOptions())), new HashHandler(new FaultState(), Microsoft.Extensions.Options.Options.Create(new ExecutionOptions()))]);
 
     private readonly ExecutionOptions options = new() { DefaultMaxAttempts = 3, MaxAttemptsLimit = 20, MaxPayloadBytes = Limit };
 
@@ -67,12 +67,26 @@ public sealed class SubmitRequestTests
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":21}""", "invalid-request")]
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":2.5}""", "invalid-request")]
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":"3"}""", "invalid-request")]
+    [InlineData("""{"type":"echo","payload":"a\u0000b"}""", "invalid-payload")]
+    [InlineData("""{"type":"echo","payload":{"deep":["x","\u0000"]}}""", "invalid-payload")]
+    [InlineData("""{"type":"echo","payload":{"a\u0000":1}}""", "invalid-payload")]
+    [InlineData("""{"type":"echo","payload":"\ud800"}""", "invalid-payload")]
+    [InlineData("""{"type":"echo","payload":{"\udc00x":1}}""", "invalid-payload")]
     public async Task A_bad_body_is_a_400_problem(string body, string problem)
     {
         var (request, result) = await ReadAsync(body);
 
         Assert.Null(request);
         AssertProblem(result, 400, problem);
+    }
+
+    [Fact]
+    public async Task A_payload_with_paired_surrogates_and_escapes_is_storable()
+    {
+        var (request, result) = await ReadAsync("""{"type":"echo","payload":{"emoji":"\ud83d\ude00","tab":"\t"}}""");
+
+        Assert.Null(result);
+        Assert.NotNull(request);
     }
 
     [Fact]
@@ -90,7 +104,7 @@ public sealed class SubmitRequestTests
         var (_, result) = await ReadAsync("""{"type":"sleep","payload":{"ms":-1}}""");
 
         var problem = AssertProblem(result, 400, "invalid-payload");
-        Assert.Equal("payload.ms must be an integer from 0 to 3600000", problem.ProblemDetails.Detail);
+        Assert.Equal("payload.ms must be an integer from 0 to 60000", problem.ProblemDetails.Detail);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using TaskServer.Host.Auth;
 
 namespace TaskServer.Host.Tests.Auth;
@@ -6,7 +8,33 @@ public sealed class AuthOptionsValidatorTests
 {
     private const string SixteenCharacters = "0123456789abcdef";
 
-    private readonly AuthOptionsValidator validator = new();
+    private readonly AuthOptionsValidator validator = new(new HostingEnvironment { EnvironmentName = Environments.Production });
+
+    [Fact]
+    public void A_demo_key_is_refused_outside_development()
+    {
+        var result = validator.Validate(null, Options([SixteenCharacters], ["demo-admin-key-change-me-01"]));
+
+        Assert.True(result.Failed);
+        Assert.Contains("demo values are refused outside Development", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_demo_key_is_accepted_in_development()
+    {
+        var development = new AuthOptionsValidator(new HostingEnvironment { EnvironmentName = Environments.Development });
+
+        Assert.True(development.Validate(null, Options([SixteenCharacters], ["demo-admin-key-change-me-01"])).Succeeded);
+    }
+
+    [Fact]
+    public void A_key_in_two_roles_is_refused()
+    {
+        var result = validator.Validate(null, Options([SixteenCharacters], [SixteenCharacters]));
+
+        Assert.True(result.Failed);
+        Assert.Contains("role would be ambiguous", result.FailureMessage, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void One_client_key_and_one_admin_key_of_16_characters_are_valid() =>

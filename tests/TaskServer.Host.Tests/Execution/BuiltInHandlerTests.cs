@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
@@ -29,6 +30,8 @@ public sealed class EchoHandlerTests
 
 public sealed class SleepHandlerTests
 {
+    private static readonly IOptions<ExecutionOptions> Defaults = Options.Create(new ExecutionOptions());
+
     private readonly FakeTimeProvider time = new();
 
     [Theory]
@@ -36,11 +39,11 @@ public sealed class SleepHandlerTests
     [InlineData("""{"ms":"1000"}""", "payload.ms must be an integer")]
     [InlineData("""{"ms":1.5}""", "payload.ms must be an integer")]
     [InlineData("""{"ms":-1}""", "payload.ms must be an integer")]
-    [InlineData("""{"ms":3600001}""", "payload.ms must be an integer")]
+    [InlineData("""{"ms":60001}""", "payload.ms must be an integer from 0 to 60000")]
     [InlineData("5", "payload must be a JSON object")]
     public void Sleep_refuses_a_missing_or_out_of_range_ms(string payload, string error)
     {
-        var message = new SleepHandler(time).Validate(JsonElement.Parse(payload));
+        var message = new SleepHandler(time, Defaults).Validate(JsonElement.Parse(payload));
 
         Assert.NotNull(message);
         Assert.StartsWith(error, message, StringComparison.Ordinal);
@@ -48,14 +51,14 @@ public sealed class SleepHandlerTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(3_600_000)]
-    public void Sleep_accepts_ms_from_zero_to_one_hour(long ms) =>
-        Assert.Null(new SleepHandler(time).Validate(JsonElement.Parse($$"""{"ms":{{ms}}}""")));
+    [InlineData(60_000)]
+    public void Sleep_accepts_ms_from_zero_to_the_configured_bound(long ms) =>
+        Assert.Null(new SleepHandler(time, Defaults).Validate(JsonElement.Parse($$"""{"ms":{{ms}}}""")));
 
     [Fact]
     public async Task Sleep_finishes_only_when_the_time_has_passed()
     {
-        var sleeping = Handlers.StartInline(() => new SleepHandler(time).ExecuteAsync(Handlers.Context("""{"ms":1000}"""), TestContext.Current.CancellationToken));
+        var sleeping = Handlers.StartInline(() => new SleepHandler(time, Defaults).ExecuteAsync(Handlers.Context("""{"ms":1000}"""), TestContext.Current.CancellationToken));
 
         time.Advance(TimeSpan.FromMilliseconds(999));
         Assert.False(sleeping.IsCompleted, "finished before 1000 ms had passed");
@@ -69,7 +72,7 @@ public sealed class SleepHandlerTests
     public async Task Sleep_stops_with_OperationCanceledException_when_its_token_is_cancelled()
     {
         using var cancellation = new CancellationTokenSource();
-        var sleeping = new SleepHandler(time).ExecuteAsync(Handlers.Context("""{"ms":60000}"""), cancellation.Token);
+        var sleeping = new SleepHandler(time, Defaults).ExecuteAsync(Handlers.Context("""{"ms":60000}"""), cancellation.Token);
         Assert.False(sleeping.IsCompleted);
 
         await cancellation.CancelAsync();
@@ -81,6 +84,8 @@ public sealed class SleepHandlerTests
 
 public sealed class HashHandlerTests
 {
+    private static readonly IOptions<ExecutionOptions> Defaults = Options.Create(new ExecutionOptions());
+
     /// <summary>SHA-256("abc"), the test vector of FIPS 180-2.</summary>
     private const string AbcDigest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
@@ -90,7 +95,7 @@ public sealed class HashHandlerTests
         var faults = new FaultState();
         faults.Set(FaultSettings.None with { Incorrect = true });
 
-        var result = await new HashHandler(faults).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
+        var result = await new HashHandler(faults, Defaults).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
 
         Assert.NotEqual(HashHandler.Compute("abc", 1, CancellationToken.None), result!["sha256"]!.GetValue<string>());
     }
@@ -98,7 +103,7 @@ public sealed class HashHandlerTests
     [Fact]
     public async Task Hash_of_abc_for_one_round_is_the_FIPS_vector()
     {
-        var result = await new HashHandler(new FaultState()).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
+        var result = await new HashHandler(new FaultState(), Defaults).ExecuteAsync(Handlers.Context("""{"data":"abc"}"""), TestContext.Current.CancellationToken);
 
         Assert.Equal(AbcDigest, result!["sha256"]!.GetValue<string>());
         Assert.Equal(1, result["rounds"]!.GetValue<long>());
@@ -115,7 +120,7 @@ public sealed class HashHandlerTests
     [Fact]
     public async Task The_handler_returns_what_Compute_predicts_for_its_rounds()
     {
-        var result = await new HashHandler(new FaultState()).ExecuteAsync(Handlers.Context("""{"data":"abc","rounds":3}"""), TestContext.Current.CancellationToken);
+        var result = await new HashHandler(new FaultState(), Defaults).ExecuteAsync(Handlers.Context("""{"data":"abc","rounds":3}"""), TestContext.Current.CancellationToken);
 
         Assert.Equal(HashHandler.Compute("abc", 3, TestContext.Current.CancellationToken), result!["sha256"]!.GetValue<string>());
         Assert.NotEqual(AbcDigest, result["sha256"]!.GetValue<string>());
@@ -125,9 +130,23 @@ public sealed class HashHandlerTests
     [InlineData("{}")]
     [InlineData("""{"data":5}""")]
     [InlineData("""{"data":"abc","rounds":0}""")]
-    [InlineData("""{"data":"abc","rounds":10000001}""")]
+    [InlineData("""{"data":"abc","rounds":1000001}""")]
     public void Hash_refuses_missing_data_and_out_of_range_rounds(string payload) =>
-        Assert.NotNull(new HashHandler(new FaultState()).Validate(JsonElement.Parse(payload)));
+        Assert.NotNull(new HashHandler(new FaultState(), Defaults).Validate(JsonElement.Parse(payload)));
+}
+
+public sealed class HandlerBoundTests
+{
+    [Fact]
+    public void The_bounds_are_options()
+    {
+        var options = Options.Create(new ExecutionOptions { MaxSleepMs = 10, MaxHashRounds = 5 });
+
+        Assert.NotNull(new SleepHandler(TimeProvider.System, options).Validate(JsonElement.Parse("""{"ms":11}""")));
+        Assert.Null(new SleepHandler(TimeProvider.System, options).Validate(JsonElement.Parse("""{"ms":10}""")));
+        Assert.NotNull(new HashHandler(new FaultState(), options).Validate(JsonElement.Parse("""{"data":"a","rounds":6}""")));
+        Assert.Null(new HashHandler(new FaultState(), options).Validate(JsonElement.Parse("""{"data":"a","rounds":5}""")));
+    }
 }
 
 public sealed class FailHandlerTests

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using TaskServer.Host.Node;
+using TaskServer.StorageManager.Nodes;
 
 namespace TaskServer.Host.Tests.Node;
 
@@ -89,10 +92,51 @@ public sealed class NodeOptionsValidationTests
         AssertRefused(options, nameof(NodeOptions.HeartbeatInterval), "Node:HeartbeatInterval");
     }
 
+    [Fact]
+    public void A_worker_without_an_internal_url_is_refused()
+    {
+        var options = Valid();
+        options.Role = NodeRole.Worker;
+        options.InternalUrl = null;
+
+        Assert.Contains("Node:InternalUrl is required", Production.Validate(null, options).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_gateway_needs_no_internal_url() =>
+        Assert.True(Production.Validate(null, new NodeOptions { Role = NodeRole.Gateway, Url = "http://127.0.0.1:5080", ClusterSecret = "sixteen-chars-xx" }).Succeeded);
+
+    [Fact]
+    public void An_internal_url_on_the_client_port_is_refused()
+    {
+        var options = Valid();
+        options.InternalUrl = "http://10.0.0.1:5090";
+
+        Assert.Contains("another port", Production.Validate(null, options).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_demo_cluster_secret_is_refused_outside_development_only()
+    {
+        var options = Valid();
+        options.ClusterSecret = "demo-cluster-secret-change-me";
+        var development = new NodeOptionsValidator(new HostingEnvironment { EnvironmentName = Environments.Development });
+
+        Assert.Contains("demo values are refused", Production.Validate(null, options).FailureMessage, StringComparison.Ordinal);
+        Assert.True(development.Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void A_complete_worker_configuration_passes_the_start_up_rules() =>
+        Assert.True(Production.Validate(null, Valid()).Succeeded);
+
+    private static NodeOptionsValidator Production => new(new HostingEnvironment { EnvironmentName = Environments.Production });
+
     private static NodeOptions Valid() => new()
     {
         Name = "worker-1",
         Url = "http://127.0.0.1:5090",
+        InternalUrl = "http://127.0.0.1:6090",
         ClusterSecret = "sixteen-chars-xx",
         Capacity = 1,
     };

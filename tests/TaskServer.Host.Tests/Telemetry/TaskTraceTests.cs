@@ -23,7 +23,7 @@ public sealed class TaskTraceTests
         await using var gateway = Node(database, "Gateway", "traced-gateway", spans);
         await worker.StartAsync(cancellationToken);
         await gateway.StartAsync(cancellationToken);
-        var gatewayUrl = gateway.Urls.Single();
+        var gatewayUrl = gateway.Urls.First();
         var options = new TaskServerClientOptions { ApiKey = InProcessNode.ApiKey, MaxAttempts = 2 };
         options.Gateways.Add(new Uri(gatewayUrl));
         using var client = new TaskServerClient(options);
