@@ -100,6 +100,13 @@ internal sealed partial class FailoverAgent(
         }
         if (lease is null || lease.IsExpired)
         {
+            if (lease is not null)
+            {
+                // An expired lease is the database saying its holder stopped renewing: that is the suspicion, even
+                // when too few probes had failed yet (a loaded node's ticks run late, and the lease can run out first).
+                Suspect(lease, "its lease expired");
+            }
+
             await TryTakeOverAsync(lease, settings, cancellationToken);
             return;
         }
@@ -114,13 +121,18 @@ internal sealed partial class FailoverAgent(
 
         if (++consecutiveFailures >= settings.FailureThreshold)
         {
-            if (suspectedAt is null)
-            {
-                suspectedAt = timeProvider.GetUtcNow();
-                LogSuspected(lease.Holder, lease.Epoch, consecutiveFailures);
-            }
-
+            Suspect(lease, $"{consecutiveFailures} failed probes");
             await TryTakeOverAsync(lease, settings, cancellationToken);
+        }
+    }
+
+    /// <summary>Dates the suspicion of the lease's holder the first time there is evidence against it; later evidence keeps that date.</summary>
+    private void Suspect(Lease lease, string evidence)
+    {
+        if (suspectedAt is null)
+        {
+            suspectedAt = timeProvider.GetUtcNow();
+            LogSuspected(lease.Holder, lease.Epoch, evidence);
         }
     }
 
@@ -205,8 +217,8 @@ internal sealed partial class FailoverAgent(
         lastContactAt = null;
     }
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Primary {Holder} at epoch {Epoch} suspected after {Failures} failed probes")]
-    private partial void LogSuspected(string holder, long epoch, int failures);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Primary {Holder} at epoch {Epoch} suspected: {Evidence}")]
+    private partial void LogSuspected(string holder, long epoch, string evidence);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Promoted to primary at epoch {Epoch} (previous holder {PreviousHolder})")]
     private partial void LogPromoted(long epoch, string? previousHolder);

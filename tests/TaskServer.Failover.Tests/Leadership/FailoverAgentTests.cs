@@ -51,6 +51,29 @@ public sealed class FailoverAgentTests : IDisposable
         var failover = Assert.Single(h.Log.Events);
         Assert.Equal("a", failover.OldHolder);
         Assert.Equal(5, failover.Epoch);
+        Assert.Equal(h.Clock.GetUtcNow(), failover.SuspectedAt);
+    }
+
+    [Fact]
+    public async Task A_lease_that_expires_before_FailureThreshold_probes_have_failed_still_dates_the_suspicion_and_the_last_contact()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        var lastContactAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        // a is killed; on a saturated machine this backup's ticks run late, and a's lease runs out after one failed probe.
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+        h.Clock.Advance(TimeSpan.FromSeconds(2));
+        var expirySeenAt = h.Clock.GetUtcNow();
+        await h.TickAsync();
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal("a", failover.OldHolder);
+        Assert.Equal(lastContactAt, failover.LastContactAt);
+        Assert.Equal(expirySeenAt, failover.SuspectedAt);
+        Assert.Equal(expirySeenAt, failover.PromotedAt);
+        Assert.True(h.Logged(Suspected));
     }
 
     [Fact]
