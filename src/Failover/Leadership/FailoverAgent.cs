@@ -11,9 +11,10 @@ namespace TaskServer.Failover.Leadership;
 
 /// <summary>
 /// Runs on every gateway. The primary renews its lease every RenewInterval while its own components are
-/// healthy, and steps down at once when it cannot. A backup probes the primary every ProbeInterval,
-/// suspects it after FailureThreshold failures in a row, and then tries to take the lease on every tick;
-/// the database grants it once the lease has expired or the holder's session is gone.
+/// healthy, and steps down at once when it cannot. A backup probes the primary every ProbeInterval and
+/// suspects it after FailureThreshold probes in a row found it down (refused, reset, or not the primary), or
+/// when its lease expired; a probe that gets no answer in time is no evidence either way. Suspecting, it tries
+/// to take the lease on every tick; the database grants it once the lease has expired or the holder's session is gone.
 /// </summary>
 internal sealed partial class FailoverAgent(
     ILeaseStore leases,
@@ -26,7 +27,7 @@ internal sealed partial class FailoverAgent(
     TimeProvider timeProvider,
     ILogger<FailoverAgent> logger) : BackgroundService
 {
-    private int consecutiveFailures;
+    private int hardFailures;
     private DateTimeOffset? lastContactAt;
     private DateTimeOffset? suspectedAt;
     private long lastRenewal;
@@ -94,7 +95,7 @@ internal sealed partial class FailoverAgent(
         {
             // A new tenure is a new primary: it earns suspicion with its own failed probes, not its predecessor's.
             observedEpoch = lease?.Epoch;
-            consecutiveFailures = 0;
+            hardFailures = 0;
             suspectedAt = null;
             lastContactAt = null;
         }
@@ -111,17 +112,25 @@ internal sealed partial class FailoverAgent(
             return;
         }
 
-        if (await probe.IsReadyAsync(lease.HolderUrl, cancellationToken))
+        var outcome = await probe.ProbeAsync(lease.HolderUrl, cancellationToken);
+        if (outcome == ProbeOutcome.Primary)
         {
-            consecutiveFailures = 0;
+            hardFailures = 0;
             suspectedAt = null;
             lastContactAt = timeProvider.GetUtcNow();
             return;
         }
 
-        if (++consecutiveFailures >= settings.FailureThreshold)
+        // Only hard evidence counts: a refused or reset connection, or an answer that it is not the primary. No answer
+        // within ProbeTimeout is what a busy live primary gives too; a silent primary that is really gone stops
+        // renewing, and its lease expiring is the evidence against it.
+        if (outcome != ProbeOutcome.NoAnswer && ++hardFailures >= settings.FailureThreshold)
         {
-            Suspect(lease, $"{consecutiveFailures} failed probes");
+            Suspect(lease, $"{hardFailures} probes found it down, the last {outcome}");
+        }
+
+        if (suspectedAt is not null)
+        {
             await TryTakeOverAsync(lease, settings, cancellationToken);
         }
     }
@@ -212,7 +221,7 @@ internal sealed partial class FailoverAgent(
         await failoverLog.RecordAsync(
             new FailoverEvent(Guid.NewGuid(), settings.LeaseName, previous?.Holder, settings.NodeId, lease.Epoch, lastContactAt, suspectedAt, promotedAt),
             cancellationToken);
-        consecutiveFailures = 0;
+        hardFailures = 0;
         suspectedAt = null;
         lastContactAt = null;
     }

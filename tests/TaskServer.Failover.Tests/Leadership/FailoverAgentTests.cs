@@ -13,7 +13,7 @@ public sealed class FailoverAgentTests : IDisposable
     private const int OwnHealthSlow = 406;
     private const string A = "http://a:5000";
 
-    private static readonly Uri ProbeOfA = new("http://a:5000/health/ready");
+    private static readonly Uri ProbeOfA = new("http://a:5000/health/primary");
 
     private readonly AgentHarness h = new();
 
@@ -146,6 +146,83 @@ public sealed class FailoverAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_live_primary_that_gives_no_answer_on_a_busy_machine_is_never_suspected_while_it_renews_its_lease()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        h.Primary.Next = StubPrimary.Answer.Silent;
+
+        for (var renewal = 0; renewal < 10; renewal++)
+        {
+            await h.TicksAsync(2);
+            h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Equal(20, h.Primary.Requests.Count);
+        Assert.False(h.Logged(Suspected));
+        Assert.Empty(h.Store.Acquisitions);
+        Assert.Empty(h.Log.Events);
+    }
+
+    [Fact]
+    public async Task A_silent_primary_that_stops_renewing_is_suspected_when_its_lease_expires_and_replaced()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        var lastContactAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        // Paused (SIGSTOP): it accepts connections and answers nothing, and renews nothing.
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(7);
+
+        Assert.False(h.Logged(Suspected));
+        Assert.Empty(h.Store.Acquisitions);
+
+        var expirySeenAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal(lastContactAt, failover.LastContactAt);
+        Assert.Equal(expirySeenAt, failover.SuspectedAt);
+    }
+
+    [Fact]
+    public async Task A_probe_without_an_answer_neither_counts_against_the_primary_nor_clears_the_refusals_before_it()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(h.Settings.FailureThreshold - 1);
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(3);
+
+        Assert.False(h.Logged(Suspected));
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+
+        Assert.True(h.Logged(Suspected));
+        Assert.Equal([AgentHarness.Me], h.Store.Acquisitions);
+    }
+
+    [Fact]
+    public async Task A_crashed_primary_is_suspected_within_a_second_with_the_defaults_and_replaced_as_soon_as_its_session_is_gone()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        await h.TicksAsync(1);
+        var killedAt = h.Clock.GetUtcNow();
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        h.Store.HolderSessionGone = true;
+        await h.TicksAsync(h.Settings.FailureThreshold);
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.True(failover.SuspectedAt - killedAt < TimeSpan.FromSeconds(1), $"suspected {failover.SuspectedAt - killedAt} after the kill");
+        Assert.Equal(failover.SuspectedAt, failover.PromotedAt);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+    }
+
+    [Fact]
     public async Task A_primary_renews_only_every_RenewInterval_and_so_stays_primary()
     {
         await h.TickAsync();
@@ -243,7 +320,7 @@ public sealed class FailoverAgentTests : IDisposable
 
         Assert.True(h.Logged(Lapsed));
         Assert.Empty(h.Store.Renewals);
-        Assert.Equal([new Uri("http://b:5000/health/ready")], h.Primary.Requests);
+        Assert.Equal([new Uri("http://b:5000/health/primary")], h.Primary.Requests);
         Assert.Equal(new PrimaryView(false, 2, "b", "http://b:5000"), h.Leadership.Current);
     }
 
