@@ -223,6 +223,78 @@ public sealed class FailoverAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backup_whose_primary_answers_reads_the_lease_once_per_LeaseReadInterval_not_every_tick()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        await h.TicksAsync(20);
+
+        // 5 s of ticks every 250 ms: reads at 0, 1, 2, 3 and 4 s.
+        Assert.Equal(20, h.Primary.Requests.Count);
+        Assert.Equal(5, h.Store.Reads);
+    }
+
+    [Fact]
+    public async Task A_backup_reads_the_lease_on_the_tick_after_a_probe_that_did_not_find_the_primary()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+        await h.TicksAsync(1);
+
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(2);
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+        Assert.Equal(3, h.Store.Reads);
+
+        // Another backup took over meanwhile; the next tick learns it and probes the new primary.
+        h.Store.Grant("c", "http://c:5000", epoch: 5, TimeSpan.FromMinutes(1));
+        h.Primary.Next = StubPrimary.Answer.Ready;
+        await h.TicksAsync(1);
+
+        Assert.Equal(4, h.Store.Reads);
+        Assert.Equal(new Uri("http://c:5000/health/primary"), h.Primary.Requests[^1]);
+        Assert.Equal(new PrimaryView(false, 5, "c", "http://c:5000"), h.Leadership.Current);
+    }
+
+    [Fact]
+    public async Task A_backup_reads_the_lease_as_soon_as_the_lease_it_last_read_may_have_expired()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMilliseconds(600));
+        await h.TicksAsync(3);
+
+        // Read at 0 ms (600 ms left), not at 250 or 500 ms; at 750 ms the lease may have run out, and it has.
+        Assert.Equal(1, h.Store.Reads);
+        Assert.Empty(h.Store.Acquisitions);
+
+        await h.TicksAsync(1);
+
+        Assert.Equal(2, h.Store.Reads);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_renewal_seen_in_the_lease_is_contact_with_a_primary_that_gives_no_answer()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(1);
+        var readBeforeRenewal = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        await h.TicksAsync(1);
+
+        // Then a crashes.
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        h.Store.HolderSessionGone = true;
+        await h.TicksAsync(h.Settings.FailureThreshold);
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal(readBeforeRenewal, failover.LastContactAt);
+        Assert.NotNull(failover.SuspectedAt);
+    }
+
+    [Fact]
     public async Task A_primary_renews_only_every_RenewInterval_and_so_stays_primary()
     {
         await h.TickAsync();
