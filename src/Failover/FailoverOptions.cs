@@ -10,13 +10,22 @@ public sealed class FailoverOptions
     /// <summary>The lease whose holder is the primary gateway.</summary>
     public string LeaseName { get; set; } = "gateway-primary";
 
-    /// <summary>How often a backup probes the primary's /health/ready.</summary>
+    /// <summary>How often a backup probes the primary's /health/primary.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>A probe that takes longer has failed.</summary>
+    /// <summary>A probe that takes longer got no answer: no evidence either way (a busy live primary is slow too).</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Consecutive failed probes before the primary is suspected.</summary>
+    /// <summary>
+    /// How often a backup whose probes find the primary re-reads the lease. It also reads it after any probe that did
+    /// not, and when the lease it last read may have expired.
+    /// </summary>
+    public TimeSpan LeaseReadInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Probes in a row that found the primary down (connection refused or reset, or an answer that it is not the
+    /// primary) before it is suspected. A probe without an answer within ProbeTimeout does not count.
+    /// </summary>
     public int FailureThreshold { get; set; } = 3;
 
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(2);
@@ -49,6 +58,7 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         var failures = new List<string>();
         Check(options.ProbeInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:ProbeInterval", failures);
         Check(options.ProbeTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:ProbeTimeout", failures);
+        Check(options.LeaseReadInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:LeaseReadInterval", failures);
         Check(options.LeaseTtl, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), "Failover:LeaseTtl", failures);
         Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
         Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);

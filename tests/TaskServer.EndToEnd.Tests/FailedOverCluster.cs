@@ -29,9 +29,9 @@ public sealed class FailedOverCluster : IAsyncLifetime
         WorkerId = await cluster.NodeIdAsync("w1");
 
         // The failover's TTD is measured from beta's last good probe of alpha: make sure there was one.
-        // Only beta asks alpha's /health/ready once the cluster has started, so a new pass is beta's.
-        var probed = await ReadyPassesAsync(cluster.Alpha);
-        await Eventually.HoldsAsync(async () => await ReadyPassesAsync(cluster.Alpha) > probed, TimeSpan.FromSeconds(10), "beta to probe alpha");
+        // Only beta asks alpha's /health/primary once the cluster has started, so a new pass is beta's.
+        var probed = await PrimaryPassesAsync(cluster.Alpha);
+        await Eventually.HoldsAsync(async () => await PrimaryPassesAsync(cluster.Alpha) > probed, TimeSpan.FromSeconds(10), "beta to probe alpha");
 
         await cluster.Alpha.KillAsync();
         await GatewayCluster.WaitUntilPrimaryAsync(cluster.Beta);
@@ -45,13 +45,13 @@ public sealed class FailedOverCluster : IAsyncLifetime
         }
     }
 
-    private static async Task<long> ReadyPassesAsync(NodeProcess node)
+    private static async Task<long> PrimaryPassesAsync(NodeProcess node)
     {
         using var http = new HttpClient();
         using var response = await http.GetAsync(new Uri(node.Url + "/health/live"));
         var body = await TaskApi.ReadJsonAsync(response);
-        return body.GetProperty("availability").GetProperty("endpoints").TryGetProperty("ready", out var ready)
-            ? ready.GetProperty("passed").GetInt64()
+        return body.GetProperty("availability").GetProperty("endpoints").TryGetProperty("primary", out var primary)
+            ? primary.GetProperty("passed").GetInt64()
             : 0;
     }
 }

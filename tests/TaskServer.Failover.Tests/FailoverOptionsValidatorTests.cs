@@ -59,6 +59,8 @@ public sealed class FailoverOptionsValidatorTests
     [InlineData(nameof(FailoverOptions.ProbeInterval), 60_001)]
     [InlineData(nameof(FailoverOptions.ProbeTimeout), 9)]
     [InlineData(nameof(FailoverOptions.ProbeTimeout), 60_001)]
+    [InlineData(nameof(FailoverOptions.LeaseReadInterval), 9)]
+    [InlineData(nameof(FailoverOptions.LeaseReadInterval), 60_001)]
     [InlineData(nameof(FailoverOptions.LeaseTtl), 99)]
     [InlineData(nameof(FailoverOptions.LeaseTtl), 300_001)]
     [InlineData(nameof(FailoverOptions.RenewInterval), 9)]

@@ -11,9 +11,10 @@ namespace TaskServer.Failover.Leadership;
 
 /// <summary>
 /// Runs on every gateway. The primary renews its lease every RenewInterval while its own components are
-/// healthy, and steps down at once when it cannot. A backup probes the primary every ProbeInterval,
-/// suspects it after FailureThreshold failures in a row, and then tries to take the lease on every tick;
-/// the database grants it once the lease has expired or the holder's session is gone.
+/// healthy, and steps down at once when it cannot. A backup probes the primary every ProbeInterval and
+/// suspects it after FailureThreshold probes in a row found it down (refused, reset, or not the primary), or
+/// when its lease expired; a probe that gets no answer in time is no evidence either way. Suspecting, it tries
+/// to take the lease on every tick; the database grants it once the lease has expired or the holder's session is gone.
 /// </summary>
 internal sealed partial class FailoverAgent(
     ILeaseStore leases,
@@ -26,11 +27,14 @@ internal sealed partial class FailoverAgent(
     TimeProvider timeProvider,
     ILogger<FailoverAgent> logger) : BackgroundService
 {
-    private int consecutiveFailures;
+    private int hardFailures;
     private DateTimeOffset? lastContactAt;
     private DateTimeOffset? suspectedAt;
     private long lastRenewal;
-    private long? observedEpoch;
+    private Lease? watched;
+    private long watchedAt;
+    private DateTimeOffset watchedAtUtc;
+    private bool readLeaseNext;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -88,39 +92,99 @@ internal sealed partial class FailoverAgent(
             return;
         }
 
-        var lease = await leases.ReadAsync(settings.LeaseName, cancellationToken);
-        leadership.Observe(lease);
-        if (lease?.Epoch != observedEpoch)
-        {
-            // A new tenure is a new primary: it earns suspicion with its own failed probes, not its predecessor's.
-            observedEpoch = lease?.Epoch;
-            consecutiveFailures = 0;
-            suspectedAt = null;
-            lastContactAt = null;
-        }
+        var lease = await WatchLeaseAsync(settings, cancellationToken);
         if (lease is null || lease.IsExpired)
         {
-            await TryTakeOverAsync(lease, settings, cancellationToken);
-            return;
-        }
-
-        if (await probe.IsReadyAsync(lease.HolderUrl, cancellationToken))
-        {
-            consecutiveFailures = 0;
-            suspectedAt = null;
-            lastContactAt = timeProvider.GetUtcNow();
-            return;
-        }
-
-        if (++consecutiveFailures >= settings.FailureThreshold)
-        {
-            if (suspectedAt is null)
+            if (lease is not null)
             {
-                suspectedAt = timeProvider.GetUtcNow();
-                LogSuspected(lease.Holder, lease.Epoch, consecutiveFailures);
+                // An expired lease is the database saying its holder stopped renewing: that is the suspicion, even
+                // when too few probes had failed yet (a loaded node's ticks run late, and the lease can run out first).
+                Suspect(lease, "its lease expired");
             }
 
             await TryTakeOverAsync(lease, settings, cancellationToken);
+            return;
+        }
+
+        var outcome = await probe.ProbeAsync(lease.HolderUrl, cancellationToken);
+        readLeaseNext = outcome != ProbeOutcome.Primary;
+        if (outcome == ProbeOutcome.Primary)
+        {
+            hardFailures = 0;
+            suspectedAt = null;
+            Contact(timeProvider.GetUtcNow());
+            return;
+        }
+
+        // Only hard evidence counts: a refused or reset connection, or an answer that it is not the primary. No answer
+        // within ProbeTimeout is what a busy live primary gives too; a silent primary that is really gone stops
+        // renewing, and its lease expiring is the evidence against it.
+        if (outcome != ProbeOutcome.NoAnswer && ++hardFailures >= settings.FailureThreshold)
+        {
+            Suspect(lease, $"{hardFailures} probes found it down, the last {outcome}");
+        }
+
+        if (suspectedAt is not null)
+        {
+            await TryTakeOverAsync(lease, settings, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The lease as the backup knows it. While the primary answers its probes, re-reading the lease every tick only
+    /// costs the database (four statements a second per backup): it is read every LeaseReadInterval, after any probe
+    /// that did not find the primary, and whenever the lease last read may have expired since.
+    /// </summary>
+    private async Task<Lease?> WatchLeaseAsync(FailoverOptions settings, CancellationToken cancellationToken)
+    {
+        if (watched is { } known && !readLeaseNext)
+        {
+            var sinceRead = timeProvider.GetElapsedTime(watchedAt);
+            if (sinceRead < settings.LeaseReadInterval && sinceRead < known.Remaining)
+            {
+                return known;
+            }
+        }
+
+        var sentAt = timeProvider.GetTimestamp();
+        var sentAtUtc = timeProvider.GetUtcNow();
+        var lease = await leases.ReadAsync(settings.LeaseName, cancellationToken);
+        leadership.Observe(lease);
+        if (lease?.Epoch != watched?.Epoch)
+        {
+            // A new tenure is a new primary: it earns suspicion with its own failed probes, not its predecessor's.
+            hardFailures = 0;
+            suspectedAt = null;
+            lastContactAt = null;
+        }
+        else if (lease is not null && lease.ExpiresAt > watched!.ExpiresAt)
+        {
+            // The holder renewed after the previous read began: it was alive then, whether or not it answers probes.
+            Contact(watchedAtUtc);
+        }
+
+        watched = lease;
+        watchedAt = sentAt;
+        watchedAtUtc = sentAtUtc;
+        readLeaseNext = false;
+        return lease;
+    }
+
+    private void Contact(DateTimeOffset at)
+    {
+        if (lastContactAt is null || at > lastContactAt)
+        {
+            lastContactAt = at;
+        }
+    }
+
+    /// <summary>Dates the suspicion of the lease's holder the first time there is evidence against it; later evidence keeps that date.</summary>
+    private void Suspect(Lease lease, string evidence)
+    {
+        if (suspectedAt is null)
+        {
+            suspectedAt = timeProvider.GetUtcNow();
+            LogSuspected(lease.Holder, lease.Epoch, evidence);
         }
     }
 
@@ -200,13 +264,14 @@ internal sealed partial class FailoverAgent(
         await failoverLog.RecordAsync(
             new FailoverEvent(Guid.NewGuid(), settings.LeaseName, previous?.Holder, settings.NodeId, lease.Epoch, lastContactAt, suspectedAt, promotedAt),
             cancellationToken);
-        consecutiveFailures = 0;
+        hardFailures = 0;
         suspectedAt = null;
         lastContactAt = null;
+        watched = null;
     }
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Primary {Holder} at epoch {Epoch} suspected after {Failures} failed probes")]
-    private partial void LogSuspected(string holder, long epoch, int failures);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Primary {Holder} at epoch {Epoch} suspected: {Evidence}")]
+    private partial void LogSuspected(string holder, long epoch, string evidence);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Promoted to primary at epoch {Epoch} (previous holder {PreviousHolder})")]
     private partial void LogPromoted(long epoch, string? previousHolder);

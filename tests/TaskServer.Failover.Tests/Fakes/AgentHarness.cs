@@ -33,7 +33,7 @@ internal sealed class AgentHarness : IDisposable
             Store,
             Log,
             Leadership,
-            new PrimaryProbe(Primary, options),
+            new PrimaryProbe(Primary, options, Clock),
             services.GetRequiredService<HealthCheckService>(),
             Trigger,
             options,
@@ -72,13 +72,26 @@ internal sealed class AgentHarness : IDisposable
 
     public Task TickAsync() => Agent.TickAsync(Settings, TestContext.Current.CancellationToken);
 
-    /// <summary>Ticks as the agent's timer would: a tick, then ProbeInterval passes.</summary>
+    /// <summary>
+    /// Ticks as the agent's timer would: a tick, then ProbeInterval passes. A probe of a silent primary takes
+    /// ProbeTimeout of that interval to give up.
+    /// </summary>
     public async Task TicksAsync(int count)
     {
         for (var i = 0; i < count; i++)
         {
-            await TickAsync();
-            Clock.Advance(Settings.ProbeInterval);
+            var tick = TickAsync();
+            var waited = TimeSpan.Zero;
+            // Waiting to read consumes nothing: a wait left over from a tick that never probed a silent primary is harmless.
+            var silentProbe = Primary.SilentRequests.WaitToReadAsync(TestContext.Current.CancellationToken).AsTask();
+            if (await Task.WhenAny(tick, silentProbe) == silentProbe && Primary.SilentRequests.TryRead(out _))
+            {
+                waited = Settings.ProbeTimeout;
+                Clock.Advance(waited);
+            }
+
+            await tick.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            Clock.Advance(Settings.ProbeInterval - waited);
         }
     }
 

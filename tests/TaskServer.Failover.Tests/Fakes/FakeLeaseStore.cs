@@ -24,6 +24,8 @@ internal sealed class FakeLeaseStore(TimeProvider nodeClock) : ILeaseStore
 
     public List<Fence> Releases { get; } = [];
 
+    public int Reads { get; private set; }
+
     public DateTimeOffset Now => nodeClock.GetUtcNow() + Skew;
 
     public void Grant(string holder, string holderUrl, long epoch, TimeSpan ttl) =>
@@ -66,6 +68,9 @@ internal sealed class FakeLeaseStore(TimeProvider nodeClock) : ILeaseStore
         return Task.FromResult(true);
     }
 
-    public Task<Lease?> ReadAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult(Lease is { } held ? held with { ServerNow = Now } : null);
+    public Task<Lease?> ReadAsync(string name, CancellationToken cancellationToken)
+    {
+        Reads++;
+        return Task.FromResult(Lease is { } held ? held with { ServerNow = Now } : null);
+    }
 }

@@ -1,8 +1,9 @@
 using System.Net;
+using System.Threading.Channels;
 
 namespace TaskServer.Failover.Tests.Fakes;
 
-/// <summary>The primary as a probe sees it: answers 200, 503, or not at all (connection refused).</summary>
+/// <summary>The primary as a probe sees it: answers 200 or 503, refuses the connection, or never answers.</summary>
 public sealed class StubPrimary : HttpMessageHandler, IHttpClientFactory
 {
     public enum Answer
@@ -15,11 +16,16 @@ public sealed class StubPrimary : HttpMessageHandler, IHttpClientFactory
         Silent,
     }
 
+    private readonly Channel<Uri> silentRequests = Channel.CreateUnbounded<Uri>();
+
     public Answer Next { get; set; } = Answer.Ready;
 
     public List<Uri> Requests { get; } = [];
 
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
+
+    /// <summary>The requests that were left waiting for an answer that will not come (<see cref="Answer.Silent"/>).</summary>
+    public ChannelReader<Uri> SilentRequests => silentRequests.Reader;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -31,6 +37,7 @@ public sealed class StubPrimary : HttpMessageHandler, IHttpClientFactory
             case Answer.NotReady:
                 return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
             case Answer.Silent:
+                silentRequests.Writer.TryWrite(request.RequestUri!);
                 await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
                 throw new InvalidOperationException("unreachable");
             default:

@@ -13,7 +13,7 @@ public sealed class FailoverAgentTests : IDisposable
     private const int OwnHealthSlow = 406;
     private const string A = "http://a:5000";
 
-    private static readonly Uri ProbeOfA = new("http://a:5000/health/ready");
+    private static readonly Uri ProbeOfA = new("http://a:5000/health/primary");
 
     private readonly AgentHarness h = new();
 
@@ -51,6 +51,29 @@ public sealed class FailoverAgentTests : IDisposable
         var failover = Assert.Single(h.Log.Events);
         Assert.Equal("a", failover.OldHolder);
         Assert.Equal(5, failover.Epoch);
+        Assert.Equal(h.Clock.GetUtcNow(), failover.SuspectedAt);
+    }
+
+    [Fact]
+    public async Task A_lease_that_expires_before_FailureThreshold_probes_have_failed_still_dates_the_suspicion_and_the_last_contact()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        var lastContactAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        // a is killed; on a saturated machine this backup's ticks run late, and a's lease runs out after one failed probe.
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+        h.Clock.Advance(TimeSpan.FromSeconds(2));
+        var expirySeenAt = h.Clock.GetUtcNow();
+        await h.TickAsync();
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal("a", failover.OldHolder);
+        Assert.Equal(lastContactAt, failover.LastContactAt);
+        Assert.Equal(expirySeenAt, failover.SuspectedAt);
+        Assert.Equal(expirySeenAt, failover.PromotedAt);
+        Assert.True(h.Logged(Suspected));
     }
 
     [Fact]
@@ -120,6 +143,155 @@ public sealed class FailoverAgentTests : IDisposable
         Assert.Equal(promotedAt, failover.PromotedAt);
         Assert.True(failover.LastContactAt <= failover.SuspectedAt && failover.SuspectedAt <= failover.PromotedAt);
         Assert.True(h.SweepWasTriggered);
+    }
+
+    [Fact]
+    public async Task A_live_primary_that_gives_no_answer_on_a_busy_machine_is_never_suspected_while_it_renews_its_lease()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        h.Primary.Next = StubPrimary.Answer.Silent;
+
+        for (var renewal = 0; renewal < 10; renewal++)
+        {
+            await h.TicksAsync(2);
+            h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Equal(20, h.Primary.Requests.Count);
+        Assert.False(h.Logged(Suspected));
+        Assert.Empty(h.Store.Acquisitions);
+        Assert.Empty(h.Log.Events);
+    }
+
+    [Fact]
+    public async Task A_silent_primary_that_stops_renewing_is_suspected_when_its_lease_expires_and_replaced()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        var lastContactAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        // Paused (SIGSTOP): it accepts connections and answers nothing, and renews nothing.
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(7);
+
+        Assert.False(h.Logged(Suspected));
+        Assert.Empty(h.Store.Acquisitions);
+
+        var expirySeenAt = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal(lastContactAt, failover.LastContactAt);
+        Assert.Equal(expirySeenAt, failover.SuspectedAt);
+    }
+
+    [Fact]
+    public async Task A_probe_without_an_answer_neither_counts_against_the_primary_nor_clears_the_refusals_before_it()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(h.Settings.FailureThreshold - 1);
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(3);
+
+        Assert.False(h.Logged(Suspected));
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+
+        Assert.True(h.Logged(Suspected));
+        Assert.Equal([AgentHarness.Me], h.Store.Acquisitions);
+    }
+
+    [Fact]
+    public async Task A_crashed_primary_is_suspected_within_a_second_with_the_defaults_and_replaced_as_soon_as_its_session_is_gone()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        await h.TicksAsync(1);
+        var killedAt = h.Clock.GetUtcNow();
+
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        h.Store.HolderSessionGone = true;
+        await h.TicksAsync(h.Settings.FailureThreshold);
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.True(failover.SuspectedAt - killedAt < TimeSpan.FromSeconds(1), $"suspected {failover.SuspectedAt - killedAt} after the kill");
+        Assert.Equal(failover.SuspectedAt, failover.PromotedAt);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_backup_whose_primary_answers_reads_the_lease_once_per_LeaseReadInterval_not_every_tick()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+
+        await h.TicksAsync(20);
+
+        // 5 s of ticks every 250 ms: reads at 0, 1, 2, 3 and 4 s.
+        Assert.Equal(20, h.Primary.Requests.Count);
+        Assert.Equal(5, h.Store.Reads);
+    }
+
+    [Fact]
+    public async Task A_backup_reads_the_lease_on_the_tick_after_a_probe_that_did_not_find_the_primary()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMinutes(1));
+        await h.TicksAsync(1);
+
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(2);
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        await h.TicksAsync(1);
+        Assert.Equal(3, h.Store.Reads);
+
+        // Another backup took over meanwhile; the next tick learns it and probes the new primary.
+        h.Store.Grant("c", "http://c:5000", epoch: 5, TimeSpan.FromMinutes(1));
+        h.Primary.Next = StubPrimary.Answer.Ready;
+        await h.TicksAsync(1);
+
+        Assert.Equal(4, h.Store.Reads);
+        Assert.Equal(new Uri("http://c:5000/health/primary"), h.Primary.Requests[^1]);
+        Assert.Equal(new PrimaryView(false, 5, "c", "http://c:5000"), h.Leadership.Current);
+    }
+
+    [Fact]
+    public async Task A_backup_reads_the_lease_as_soon_as_the_lease_it_last_read_may_have_expired()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromMilliseconds(600));
+        await h.TicksAsync(3);
+
+        // Read at 0 ms (600 ms left), not at 250 or 500 ms; at 750 ms the lease may have run out, and it has.
+        Assert.Equal(1, h.Store.Reads);
+        Assert.Empty(h.Store.Acquisitions);
+
+        await h.TicksAsync(1);
+
+        Assert.Equal(2, h.Store.Reads);
+        Assert.Equal(new Fence("gateway-primary", AgentHarness.Me, 5), h.Leadership.CurrentFence);
+    }
+
+    [Fact]
+    public async Task A_renewal_seen_in_the_lease_is_contact_with_a_primary_that_gives_no_answer()
+    {
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        h.Primary.Next = StubPrimary.Answer.Silent;
+        await h.TicksAsync(1);
+        var readBeforeRenewal = h.Clock.GetUtcNow();
+        await h.TicksAsync(1);
+
+        h.Store.Grant("a", A, epoch: 4, TimeSpan.FromSeconds(2));
+        await h.TicksAsync(1);
+
+        // Then a crashes.
+        h.Primary.Next = StubPrimary.Answer.Unreachable;
+        h.Store.HolderSessionGone = true;
+        await h.TicksAsync(h.Settings.FailureThreshold);
+
+        var failover = Assert.Single(h.Log.Events);
+        Assert.Equal(readBeforeRenewal, failover.LastContactAt);
+        Assert.NotNull(failover.SuspectedAt);
     }
 
     [Fact]
@@ -220,7 +392,7 @@ public sealed class FailoverAgentTests : IDisposable
 
         Assert.True(h.Logged(Lapsed));
         Assert.Empty(h.Store.Renewals);
-        Assert.Equal([new Uri("http://b:5000/health/ready")], h.Primary.Requests);
+        Assert.Equal([new Uri("http://b:5000/health/primary")], h.Primary.Requests);
         Assert.Equal(new PrimaryView(false, 2, "b", "http://b:5000"), h.Leadership.Current);
     }
 
