@@ -216,10 +216,11 @@ public sealed partial class TaskDrain(
                     }
                 }
 
-                // New work, or (when more may be due) a freed slot, or the end of the linger.
+                // New work, a freed slot (room to claim more, or the last attempt ended and the linger starts), or
+                // the end of the linger.
                 await Task.WhenAny(
                     arrivals.Signal.WhenRaisedAfter(seenArrivals),
-                    mayHaveWork ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
+                    running.Count > 0 ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
                     wait == Timeout.InfiniteTimeSpan ? jobStopped : Task.Delay(wait, timeProvider, jobToken),
                     jobStopped);
                 mayHaveWork |= arrivals.Signal.Version != seenArrivals;
