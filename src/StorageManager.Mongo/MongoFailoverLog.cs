@@ -5,23 +5,26 @@ using TaskServer.StorageManager.Failovers;
 namespace TaskServer.StorageManager.Mongo;
 
 /// <summary>The failover history in the <c>failovers</c> collection.</summary>
-internal sealed class MongoFailoverLog(IMongoDatabase database) : IFailoverLog
+internal sealed class MongoFailoverLog(MongoCollections collections) : IFailoverLog
 {
-    internal const string CollectionName = "failovers";
-
-    private readonly IMongoCollection<BsonDocument> failovers = database.GetCollection<BsonDocument>(CollectionName);
+    private IMongoCollection<BsonDocument> Failovers => collections.Failovers;
 
     public Task RecordAsync(FailoverEvent failover, CancellationToken cancellationToken) =>
-        failovers.InsertOneAsync(ToDocument(failover), cancellationToken: cancellationToken);
+        MongoBounds.RunAsync(collections.Bounds.Call, token => Failovers.InsertOneAsync(ToDocument(failover), cancellationToken: token), cancellationToken);
 
     public async Task<IReadOnlyList<FailoverEvent>> ListAsync(string leaseName, int limit, CancellationToken cancellationToken)
     {
-        var documents = await failovers.Find(new BsonDocument("leaseName", leaseName))
-            .Sort(new BsonDocument("promotedAt", -1))
-            .Limit(limit)
-            .ToListAsync(cancellationToken);
+        var documents = await MongoBounds.RunAsync(
+            collections.Bounds.Call,
+            token => Failovers.Find(ListFilter(leaseName)).Sort(NewestFirst).Limit(limit).ToListAsync(token),
+            cancellationToken);
         return documents.ConvertAll(FromDocument);
     }
+
+    /// <summary>Served by the index <c>{ leaseName: 1, promotedAt: -1 }</c> (<see cref="MongoStorageInitializer"/>).</summary>
+    internal static BsonDocument ListFilter(string leaseName) => new("leaseName", leaseName);
+
+    internal static BsonDocument NewestFirst => new("promotedAt", -1);
 
     internal static BsonDocument ToDocument(FailoverEvent failover) => new()
     {

@@ -5,7 +5,7 @@ namespace TaskServer.StorageManager.Mongo;
 
 /// <summary>
 /// Runs a primary-only write in one multi-document transaction with a write to the lease that proves the fence.
-/// Transactions need a replica set, which is how production MongoDB runs (see DESIGN.md, Storage providers).
+/// Transactions need a replica set, which the initializer checks (see DESIGN.md, Storage providers).
 /// </summary>
 internal sealed class MongoFencedWriter(MongoCollections collections)
 {
@@ -16,25 +16,32 @@ internal sealed class MongoFencedWriter(MongoCollections collections)
         Func<IClientSessionHandle, CancellationToken, Task<TResult>> write,
         CancellationToken cancellationToken)
     {
+        var bound = collections.Bounds.Transaction;
         using var session = await collections.Client.StartSessionAsync(cancellationToken: cancellationToken);
-        // WithTransactionAsync runs the callback again when the transaction meets a write conflict, for example
-        // with a concurrent acquisition of the lease; the retry then sees the new epoch and reports it fenced.
-        return await session.WithTransactionAsync(
+        // The lease is touched last, just before the commit: the touch write-locks the lease document until the
+        // transaction ends, and a holder killed with it open leaves that lock to the server's transaction reaper
+        // (transactionLifetimeLimitSeconds). Touched last, the lock spans one round trip (the commit), not the
+        // whole write. WithTransactionAsync runs the callback again on a write conflict, for example with a
+        // concurrent acquisition; the retry then sees the new epoch and reports the write fenced.
+        return await MongoBounds.RunAsync(bound, deadline => session.WithTransactionAsync(
             async (transaction, token) =>
             {
+                var result = await write(transaction, token);
                 var touched = await collections.Leases.UpdateOneAsync(
                     transaction,
                     MongoLeaseCommands.HeldFilter(fence),
                     MongoCommands.Update(MongoLeaseCommands.FenceTouch()),
                     cancellationToken: token);
-                if (touched.MatchedCount == 0)
+                // Modified, not matched: a touch that changed nothing would take no lock and fence nothing.
+                if (touched.ModifiedCount != 1)
                 {
                     await transaction.AbortTransactionAsync(token);
                     return fenced;
                 }
 
-                return await write(transaction, token);
+                return result;
             },
-            cancellationToken: cancellationToken);
+            new TransactionOptions(readPreference: ReadPreference.Primary, writeConcern: MongoBounds.Majority(bound), maxCommitTime: bound),
+            deadline), cancellationToken);
     }
 }

@@ -75,17 +75,77 @@ internal static class MongoJson
             return new BsonInt64(int64);
         }
 
-        // A double holds every number of ordinary precision; one with more digits than a double keeps is
-        // stored as a decimal so that it reads back unchanged.
-        var number = element.GetDouble();
-        return element.TryGetDecimal(out var exact) && !IsExactDouble(exact, number)
-            ? new BsonDecimal128(exact)
-            : new BsonDouble(number);
+        // A double holds every number of ordinary precision. One it cannot hold exactly (more digits, or beyond its
+        // range, such as 1e400) is stored as a Decimal128, which holds 34 digits and exponents to 6144; a number even
+        // that would change is refused rather than stored as another value.
+        var text = element.GetRawText();
+        var digits = Canonical(text);
+        if (element.TryGetDouble(out var number) && double.IsFinite(number) && Canonical(number.ToString("R", CultureInfo.InvariantCulture)) == digits)
+        {
+            return new BsonDouble(number);
+        }
+
+        if (Decimal128.TryParse(text, out var exact) && Canonical(exact.ToString()) == digits)
+        {
+            return new BsonDecimal128(exact);
+        }
+
+        throw new ArgumentException($"The JSON number {Shorten(text)} has more significant digits than MongoDB stores exactly (34).");
     }
 
-    private static bool IsExactDouble(decimal exact, double number) =>
-        decimal.TryParse(number.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var back)
-        && back == exact;
+    /// <summary>
+    /// Converts a payload and refuses one larger than half a document (<see cref="MaxValueBytes"/>), so that a task
+    /// never grows past the 16 MiB MongoDB allows a document once its result is stored beside it.
+    /// </summary>
+    internal static BsonValue ToBoundedBson(string json, string what)
+    {
+        var value = ToBson(json);
+        var size = SizeOf(value);
+        return size <= MaxValueBytes
+            ? value
+            : throw new ArgumentException($"The {what} takes {size} bytes as BSON; MongoDB stores at most {MaxValueBytes} for it in a task.");
+    }
+
+    /// <summary>Why a handler's result cannot be stored, or null when it can.</summary>
+    internal static string? TooLarge(string json)
+    {
+        var size = SizeOf(ToBson(json));
+        return size <= MaxValueBytes ? null : $"The result takes {size} bytes as BSON; MongoDB stores at most {MaxValueBytes} for a task's result.";
+    }
+
+    /// <summary>Half of MongoDB's 16 MiB document, less room for the task's other fields: a payload and a result each fit.</summary>
+    internal const int MaxValueBytes = 8 * 1024 * 1024 - 256 * 1024;
+
+    private static int SizeOf(BsonValue value) => new BsonDocument("v", value).ToBson().Length;
+
+    /// <summary>A number as sign, significant digits and exponent, so two spellings of one value compare equal.</summary>
+    private static string Canonical(string number)
+    {
+        var text = number.Trim();
+        var negative = text.StartsWith('-');
+        text = text.TrimStart('-', '+');
+        var exponent = 0;
+        var e = text.IndexOfAny(['e', 'E']);
+        if (e >= 0)
+        {
+            exponent = int.Parse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            text = text[..e];
+        }
+
+        var point = text.IndexOf('.', StringComparison.Ordinal);
+        if (point >= 0)
+        {
+            exponent -= text.Length - point - 1;
+            text = text.Remove(point, 1);
+        }
+
+        text = text.TrimStart('0');
+        var trailing = text.Length - text.TrimEnd('0').Length;
+        text = text.TrimEnd('0');
+        return text.Length == 0 ? "0" : string.Create(CultureInfo.InvariantCulture, $"{(negative ? "-" : "")}{text}e{exponent + trailing}");
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
 
     private static void Write(Utf8JsonWriter writer, BsonValue value)
     {
@@ -123,7 +183,8 @@ internal static class MongoJson
                 writer.WriteNumberValue(number.Value);
                 break;
             case BsonDecimal128 exact:
-                writer.WriteNumberValue(Decimal128.ToDecimal(exact.Value));
+                // Decimal128's own text is a JSON number for every value JSON can carry, beyond decimal's range too.
+                writer.WriteRawValue(exact.Value.ToString());
                 break;
             case BsonBoolean boolean:
                 writer.WriteBooleanValue(boolean.Value);

@@ -12,10 +12,13 @@ internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFence
     private IMongoCollection<BsonDocument> Nodes => collections.Nodes;
 
     public Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken) =>
-        Nodes.UpdateOneAsync(
-            MongoNodeCommands.ById(heartbeat.NodeId),
-            MongoCommands.Update(MongoNodeCommands.HeartbeatUpdate(heartbeat)),
-            Upsert,
+        MongoBounds.RunAsync(
+            collections.Bounds.Call,
+            token => Nodes.UpdateOneAsync(
+                MongoNodeCommands.ById(heartbeat.NodeId),
+                MongoCommands.Update(MongoNodeCommands.HeartbeatUpdate(heartbeat)),
+                Upsert,
+                token),
             cancellationToken);
 
     public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken) =>
@@ -37,8 +40,14 @@ internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFence
 
     private async Task<IReadOnlyList<NodeRecord>> AggregateAsync(BsonDocument[] stages, CancellationToken cancellationToken)
     {
-        using var cursor = await Nodes.AggregateAsync(MongoCommands.Pipeline(stages), cancellationToken: cancellationToken);
-        var documents = await cursor.ToListAsync(cancellationToken);
+        var documents = await MongoBounds.RunAsync(
+            collections.Bounds.Call,
+            async token =>
+            {
+                using var cursor = await Nodes.AggregateAsync(MongoCommands.Pipeline(stages), cancellationToken: token);
+                return await cursor.ToListAsync(token);
+            },
+            cancellationToken);
         return documents.ConvertAll(MongoNodeCommands.ToNode);
     }
 }

@@ -3,8 +3,11 @@ using MongoDB.Driver;
 
 namespace TaskServer.StorageManager.Mongo;
 
-internal sealed class MongoProbe(IMongoDatabase database) : IStorageProbe
+internal sealed class MongoProbe(MongoCollections collections) : IStorageProbe
 {
     public Task PingAsync(CancellationToken cancellationToken) =>
-        database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken);
+        MongoBounds.RunAsync(
+            collections.Bounds.Call,
+            token => collections.Database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), ReadPreference.Primary, token),
+            cancellationToken);
 }

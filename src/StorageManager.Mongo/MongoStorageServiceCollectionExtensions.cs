@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MongoDB.Driver;
@@ -18,9 +19,15 @@ public static class MongoStorageServiceCollectionExtensions
     {
         services.AddTaskStorageServices(configuration);
         services.AddSingleton<IStorageErrorClassifier, MongoErrors>();
-        services.AddSingleton<IMongoClient>(provider => new MongoClient(CreateClientSettings(
+        services.TryAddSingleton(MongoBounds.Default);
+        services.AddSingleton(provider => CreateClientSettings(
             provider.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
-            provider.GetService<ILoggerFactory>())));
+            provider.GetService<ILoggerFactory>()));
+        services.AddSingleton<IMongoClient>(provider => new MongoClient(provider.GetRequiredService<MongoClientSettings>()));
+        services.AddSingleton(provider => new MongoLeaseClient(
+            provider.GetRequiredService<MongoClientSettings>(),
+            provider.GetRequiredService<IOptions<StorageOptions>>().Value.Database,
+            provider.GetRequiredService<MongoBounds>()));
         services.AddSingleton(provider => provider.GetRequiredService<IMongoClient>()
             .GetDatabase(provider.GetRequiredService<IOptions<StorageOptions>>().Value.Database));
         services.AddSingleton<MongoCollections>();
@@ -37,8 +44,9 @@ public static class MongoStorageServiceCollectionExtensions
     }
 
     /// <summary>
-    /// An acknowledged task or a granted lease must survive the loss of the primary, so writes wait for a majority
-    /// and reads see only majority-committed data, unless the connection string chooses otherwise.
+    /// The shared client (Hangfire's, and the task store's, whose collections pin majority and the primary themselves:
+    /// <see cref="MongoCollections"/>). Hangfire's own writes wait for a majority and its reads see majority data
+    /// unless the connection string chooses otherwise.
     /// </summary>
     internal static MongoClientSettings CreateClientSettings(string connectionString, ILoggerFactory? loggerFactory)
     {

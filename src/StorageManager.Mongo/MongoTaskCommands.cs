@@ -35,7 +35,7 @@ internal static class MongoTaskCommands
         {
             { TaskField.Id, Literal(Binary(task.Id)) },
             { TaskField.Type, Literal(task.Type) },
-            { TaskField.Payload, Literal(MongoJson.ToBson(task.Payload)) },
+            { TaskField.Payload, Literal(MongoJson.ToBoundedBson(task.Payload, "payload")) },
             { TaskField.Status, Literal(nameof(TaskState.Queued)) },
             { TaskField.Attempt, Literal(1) },
             { TaskField.AttemptToken, Literal(Binary(task.AttemptToken)) },
@@ -95,6 +95,15 @@ internal static class MongoTaskCommands
             { TaskField.Status, nameof(TaskState.Running) },
             { TaskField.Worker, Literal(start.Worker) },
             { TaskField.StartedAt, Now },
+        }),
+        CompleteAttempt complete when MongoJson.TooLarge(complete.Result) is { } tooLarge => Set(new BsonDocument
+        {
+            // A result MongoDB cannot store ends the task as failed, saying why, rather than failing the write of the
+            // whole set of outcomes again and again.
+            { TaskField.Status, nameof(TaskState.Failed) },
+            { TaskField.Error, Literal(tooLarge) },
+            { TaskField.FinishedAt, Now },
+            { TaskField.History, AppendHistory(AttemptRecord.Failed, Literal(tooLarge)) },
         }),
         CompleteAttempt complete => Set(new BsonDocument
         {
@@ -207,26 +216,60 @@ internal static class MongoTaskCommands
         { "$expr", new BsonDocument("$lte", new BsonArray { "$" + TaskField.DueAt, Now }) },
     };
 
-    /// <summary>The claim of one candidate: still Queued and still this worker's, it starts under its current token.</summary>
-    internal static BsonDocument ClaimFilter(Guid id, string worker) => new()
+    /// <summary>
+    /// The claim of the candidates found: each document is updated atomically and only while it still matches, so a
+    /// candidate another claimant took first (now Running) or the primary requeued elsewhere is left out.
+    /// </summary>
+    internal static BsonDocument ClaimFilter(IEnumerable<Guid> ids, string worker)
     {
-        { TaskField.Id, Binary(id) },
-        { TaskField.Worker, worker },
-        { TaskField.Status, nameof(TaskState.Queued) },
-    };
+        var filter = ClaimableFilter(worker);
+        filter.InsertAt(0, new BsonElement(TaskField.Id, new BsonDocument("$in", new BsonArray(ids.Select(Binary)))));
+        return filter;
+    }
 
-    internal static BsonDocument[] ClaimUpdate(string jobId) => Set(new BsonDocument
+    /// <summary>Starts the attempt under its current token; <paramref name="claimId"/> marks the set for the read-back.</summary>
+    internal static BsonDocument[] ClaimUpdate(string jobId, Guid claimId) => Set(new BsonDocument
     {
         { TaskField.Status, nameof(TaskState.Running) },
         { TaskField.StartedAt, Now },
         { TaskField.JobId, Literal(jobId) },
+        { TaskField.ClaimId, Literal(Binary(claimId)) },
     });
+
+    /// <summary>The set one claim took, as long as it runs (the partial index <c>claimed</c> holds Running tasks only).</summary>
+    internal static BsonDocument ClaimedFilter(Guid claimId) => new()
+    {
+        { TaskField.ClaimId, Binary(claimId) },
+        { TaskField.Status, nameof(TaskState.Running) },
+    };
+
+    /// <summary>An outcome of a set: the transition's own update, marked so the read-back can tell whether it applied.</summary>
+    internal static BsonDocument[] OutcomeUpdate(TaskTransition outcome, Guid outcomeId)
+    {
+        var stages = TransitionUpdate(outcome);
+        stages[0]["$set"].AsBsonDocument.Add(TaskField.OutcomeId, Literal(Binary(outcomeId)));
+        return stages;
+    }
+
+    internal static BsonDocument OutcomeOnly => new() { { TaskField.Id, 1 }, { TaskField.OutcomeId, 1 } };
+
+    /// <summary>What a set of creations reads back: the tasks it created, and the tasks holding the keys it found taken.</summary>
+    internal static BsonDocument CreatedOrKeyed(IReadOnlyCollection<Guid> created, IReadOnlyCollection<string> keys) =>
+        keys.Count == 0
+            ? ByIds(created)
+            : new BsonDocument("$or", new BsonArray
+            {
+                ByIds(created),
+                new BsonDocument(TaskField.IdempotencyKey, new BsonDocument { { "$in", new BsonArray(keys) }, { "$type", "string" } }),
+            });
 
     internal static BsonDocument ByIds(IEnumerable<Guid> ids) => new(TaskField.Id, new BsonDocument("$in", new BsonArray(ids.Select(Binary))));
 
     /// <summary>Every task counted by status: one <c>{ _id: status, count }</c> per status present.</summary>
+    /// <remarks>The <c>$match</c> on every status lets the planner answer from the <c>{ status, _id }</c> index alone.</remarks>
     internal static BsonDocument[] CountByStatus() =>
     [
+        new("$match", new BsonDocument(TaskField.Status, new BsonDocument("$in", new BsonArray(Enum.GetNames<TaskState>())))),
         new("$group", new BsonDocument { { "_id", "$" + TaskField.Status }, { "count", new BsonDocument("$sum", 1) } }),
     ];
 

@@ -26,6 +26,10 @@ internal static class TaskField
     internal const string Owner = "owner";
     internal const string DueAt = "dueAt";
     internal const string History = "history";
+    /// <summary>Drawn afresh by each claim: the claimed set is read back by it.</summary>
+    internal const string ClaimId = "claimId";
+    /// <summary>Drawn afresh by each outcome of a set: the read-back tells which outcomes were applied.</summary>
+    internal const string OutcomeId = "outcomeId";
 }
 
 /// <summary>Field names of an entry of a task's <c>history</c> array.</summary>

@@ -8,45 +8,74 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
 {
     private static readonly TransitionResult NotFound = new(TransitionOutcome.NotFound, null);
 
-    private static FindOneAndUpdateOptions<BsonDocument> UpsertReturningAfter => new()
-    {
-        IsUpsert = true,
-        ReturnDocument = ReturnDocument.After,
-    };
-
     private static FindOneAndUpdateOptions<BsonDocument> ReturningAfter => new() { ReturnDocument = ReturnDocument.After };
+
+    private static BulkWriteOptions Unordered => new() { IsOrdered = false };
 
     private IMongoCollection<BsonDocument> Tasks => collections.Tasks;
 
-    public async Task<CreateResult> CreateAsync(NewTask task, CancellationToken cancellationToken)
+    /// <summary>
+    /// A write's own effect, read back on the primary: a majority read could still miss a write that is committed
+    /// locally but not yet majority-committed (a concurrent request's insert of the same idempotency key).
+    /// </summary>
+    private IMongoCollection<BsonDocument> TasksAsWritten => collections.Tasks.WithReadConcern(ReadConcern.Local);
+
+    private TimeSpan Bound => collections.Bounds.Call;
+
+    public async Task<CreateResult> CreateAsync(NewTask task, CancellationToken cancellationToken) =>
+        (await CreateManyAsync([task], cancellationToken))[0];
+
+    /// <summary>
+    /// One unordered bulk write of upserts by id (an insert cannot take <c>createdAt</c> and <c>dueAt</c> from the
+    /// server's clock; an upsert's pipeline can), each refused alone when its idempotency key is taken; then one read
+    /// of what was created and of the tasks holding the taken keys. A key repeated inside the set is sent once, so the
+    /// first task in the set that names it is the one created.
+    /// </summary>
+    public async Task<IReadOnlyList<CreateResult>> CreateManyAsync(IReadOnlyList<NewTask> tasks, CancellationToken cancellationToken)
     {
-        try
+        var sent = new List<int>(tasks.Count);
+        var keysSent = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < tasks.Count; i++)
         {
-            var created = await Tasks.FindOneAndUpdateAsync(
-                MongoTaskCommands.ById(task.Id),
-                MongoCommands.Update(MongoTaskCommands.Create(task)),
-                UpsertReturningAfter,
-                cancellationToken);
-            return new CreateResult(CreateOutcome.Created, MongoTaskDocuments.ToTask(created));
+            if (tasks[i].IdempotencyKey is not { } key || keysSent.Add(key))
+            {
+                sent.Add(i);
+            }
         }
-        catch (MongoException e) when (task.IdempotencyKey is not null && MongoCommands.IsDuplicateKey(e))
+
+        if (sent.Count == 0)
         {
-            // The other request's insert has committed locally but may not be majority-committed yet: a majority
-            // read could still miss it, a local read on the primary cannot.
-            var stored = await Tasks.WithReadConcern(ReadConcern.Local)
-                .Find(MongoTaskCommands.ByIdempotencyKey(task.IdempotencyKey))
-                .FirstOrDefaultAsync(cancellationToken)
-                ?? throw new InvalidOperationException(
-                    $"Task with idempotency key '{task.IdempotencyKey}' conflicted on insert but cannot be read.", e);
-            var existing = MongoTaskDocuments.ToTask(stored);
-            var outcome = existing.PayloadHash == task.PayloadHash ? CreateOutcome.Existing : CreateOutcome.IdempotencyConflict;
-            return new CreateResult(outcome, existing);
+            return [];
         }
+
+        var refused = await MongoBounds.RunAsync(Bound, token => CreateAsync(sent.Select(i => tasks[i]).ToList(), token), cancellationToken);
+        var created = sent.Where((_, position) => !refused.Contains(position)).Select(i => tasks[i].Id).ToHashSet();
+        var taken = tasks.Where((task, i) => !created.Contains(task.Id) && task.IdempotencyKey is not null).Select(t => t.IdempotencyKey!).Distinct().ToList();
+        var stored = await MongoBounds.RunAsync(
+            Bound,
+            token => TasksAsWritten.Find(MongoTaskCommands.CreatedOrKeyed(created, taken)).ToListAsync(token),
+            cancellationToken);
+        var records = stored.ConvertAll(MongoTaskDocuments.ToTask);
+        var byId = records.ToDictionary(t => t.Id);
+        var byKey = records.Where(t => t.IdempotencyKey is not null).ToDictionary(t => t.IdempotencyKey!, StringComparer.Ordinal);
+
+        return [.. tasks.Select(task =>
+        {
+            if (created.Contains(task.Id))
+            {
+                return new CreateResult(CreateOutcome.Created, byId.GetValueOrDefault(task.Id)
+                    ?? throw new InvalidOperationException($"Task {task.Id} was created but cannot be read."));
+            }
+
+            var existing = byKey.GetValueOrDefault(task.IdempotencyKey!)
+                ?? throw new InvalidOperationException($"Task with idempotency key '{task.IdempotencyKey}' conflicted on insert but cannot be read.");
+            return new CreateResult(existing.PayloadHash == task.PayloadHash ? CreateOutcome.Existing : CreateOutcome.IdempotencyConflict, existing);
+        })];
     }
 
     public async Task<TaskRecord?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        var document = await Tasks.Find(MongoTaskCommands.ById(id)).FirstOrDefaultAsync(cancellationToken);
+        var document = await MongoBounds.RunAsync(Bound, token => Tasks.Find(MongoTaskCommands.ById(id)).FirstOrDefaultAsync(token), cancellationToken);
         return document is null ? null : MongoTaskDocuments.ToTask(document);
     }
 
@@ -62,7 +91,7 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
                 new TransitionResult(TransitionOutcome.Fenced, null),
                 (session, token) => TransitionAsync(session, transition, token),
                 cancellationToken)
-            : TransitionAsync(session: null, transition, cancellationToken);
+            : MongoBounds.RunAsync(Bound, token => TransitionAsync(session: null, transition, token), cancellationToken);
 
     public Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken) =>
         ToListAsync(
@@ -71,8 +100,7 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
 
     public async Task<ActiveCounts> CountActiveByWorkerAsync(string worker, CancellationToken cancellationToken)
     {
-        var groups = await Tasks.Aggregate<BsonDocument>(MongoTaskCommands.CountActiveByWorker(worker), cancellationToken: cancellationToken)
-            .ToListAsync(cancellationToken);
+        var groups = await AggregateAsync(MongoTaskCommands.CountActiveByWorker(worker), cancellationToken);
         int Count(TaskState state) => groups.FirstOrDefault(g => g["_id"] == state.ToString())?["count"].ToInt32() ?? 0;
         return new ActiveCounts(Count(TaskState.Queued), Count(TaskState.Running), groups.Sum(g => g["due"].ToInt32()));
     }
@@ -82,20 +110,9 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
             Tasks.Find(MongoTaskCommands.RunningFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
             cancellationToken);
 
-    public async Task<IReadOnlyList<CreateResult>> CreateManyAsync(IReadOnlyList<NewTask> tasks, CancellationToken cancellationToken)
-    {
-        var results = new List<CreateResult>(tasks.Count);
-        foreach (var task in tasks)
-        {
-            results.Add(await CreateAsync(task, cancellationToken));
-        }
-
-        return results;
-    }
-
     public async Task<IReadOnlyDictionary<TaskState, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {
-        var groups = await Tasks.Aggregate<BsonDocument>(MongoTaskCommands.CountByStatus(), cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var groups = await AggregateAsync(MongoTaskCommands.CountByStatus(), cancellationToken);
         var counts = Enum.GetValues<TaskState>().ToDictionary(state => state, _ => 0L);
         foreach (var group in groups)
         {
@@ -105,55 +122,109 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
         return counts;
     }
 
+    /// <summary>
+    /// Three round trips for the set, whatever its size: the due candidates, oldest first; one update of those still
+    /// Queued and due, each document atomically and under a claim id drawn for this call; the documents carrying that
+    /// id. A candidate a concurrent claimant took first no longer matches the update, so no task is returned twice.
+    /// </summary>
     public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken)
     {
-        var candidates = await Tasks.Find(MongoTaskCommands.ClaimableFilter(worker))
-            .Sort(MongoTaskCommands.OldestFirst).Limit(limit).Project(MongoTaskCommands.IdOnly).ToListAsync(cancellationToken);
-        var claimed = new List<TaskRecord>(candidates.Count);
-        foreach (var candidate in candidates)
+        if (limit <= 0)
         {
-            // Each candidate is claimed by a conditional write: of two claimants, one finds it no longer Queued.
-            var started = await Tasks.FindOneAndUpdateAsync(
-                MongoTaskCommands.ClaimFilter(MongoTaskDocuments.ToGuid(candidate[TaskField.Id]), worker),
-                MongoCommands.Update(MongoTaskCommands.ClaimUpdate(jobId)),
-                ReturningAfter,
-                cancellationToken);
-            if (started is not null)
-            {
-                claimed.Add(MongoTaskDocuments.ToTask(started));
-            }
+            return [];
         }
 
-        return claimed;
+        var candidates = await MongoBounds.RunAsync(
+            Bound,
+            token => Tasks.Find(MongoTaskCommands.ClaimableFilter(worker)).Sort(MongoTaskCommands.OldestFirst).Limit(limit)
+                .Project(MongoTaskCommands.IdOnly).ToListAsync(token),
+            cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var claimId = Guid.NewGuid();
+        var claimed = await MongoBounds.RunAsync(
+            Bound,
+            token => Tasks.UpdateManyAsync(
+                MongoTaskCommands.ClaimFilter(candidates.Select(c => MongoTaskDocuments.ToGuid(c[TaskField.Id])), worker),
+                MongoCommands.Update(MongoTaskCommands.ClaimUpdate(jobId, claimId)),
+                cancellationToken: token),
+            cancellationToken);
+        return claimed.ModifiedCount == 0
+            ? []
+            : await ToListAsync(TasksAsWritten.Find(MongoTaskCommands.ClaimedFilter(claimId)).Sort(MongoTaskCommands.OldestFirst), cancellationToken);
     }
 
+    /// <summary>
+    /// One unordered bulk write of conditional updates, each with the filter <see cref="ApplyAsync"/> gives it alone,
+    /// then one read of the tasks: an outcome was applied exactly when its task carries the outcome id drawn for it
+    /// (MongoDB reports a bulk write's counts, not which of its updates matched).
+    /// </summary>
     public async Task<IReadOnlyList<TransitionOutcome>> ApplyOutcomesAsync(IReadOnlyList<TaskTransition> outcomes, CancellationToken cancellationToken)
     {
-        var results = new List<TransitionOutcome>(outcomes.Count);
         foreach (var outcome in outcomes)
         {
             if (outcome is not (CompleteAttempt or FailAttempt or RetryAttempt))
             {
                 throw new ArgumentException($"{outcome.GetType().Name} is not an attempt's outcome.", nameof(outcomes));
             }
-
-            var applied = await TransitionAsync(session: null, outcome, cancellationToken);
-            results.Add(applied.Applied ? TransitionOutcome.Applied : TransitionOutcome.Conflict);
         }
 
-        return results;
+        if (outcomes.Count == 0)
+        {
+            return [];
+        }
+
+        var markers = outcomes.Select(_ => Guid.NewGuid()).ToList();
+        var models = outcomes.Select((outcome, i) => new UpdateOneModel<BsonDocument>(
+            MongoTaskCommands.TransitionFilter(outcome),
+            MongoCommands.Update(MongoTaskCommands.OutcomeUpdate(outcome, markers[i])))).ToList();
+        await MongoBounds.RunAsync(Bound, token => Tasks.BulkWriteAsync(models, Unordered, token), cancellationToken);
+
+        var written = await MongoBounds.RunAsync(
+            Bound,
+            token => TasksAsWritten.Find(MongoTaskCommands.ByIds(outcomes.Select(o => o.TaskId).Distinct())).Project(MongoTaskCommands.OutcomeOnly).ToListAsync(token),
+            cancellationToken);
+        var markerOf = written.Where(d => d.Contains(TaskField.OutcomeId))
+            .ToDictionary(d => MongoTaskDocuments.ToGuid(d[TaskField.Id]), d => MongoTaskDocuments.ToGuid(d[TaskField.OutcomeId]));
+        return [.. outcomes.Select((outcome, i) =>
+            markerOf.TryGetValue(outcome.TaskId, out var marker) && marker == markers[i] ? TransitionOutcome.Applied : TransitionOutcome.Conflict)];
     }
 
     public async Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
     {
-        var documents = await Tasks.Find(MongoTaskCommands.ByIds(ids)).Project(MongoTaskCommands.CurrentAttemptOnly).ToListAsync(cancellationToken);
+        var documents = await MongoBounds.RunAsync(
+            Bound,
+            token => Tasks.Find(MongoTaskCommands.ByIds(ids)).Project(MongoTaskCommands.CurrentAttemptOnly).ToListAsync(token),
+            cancellationToken);
         return documents.ConvertAll(d => new CurrentAttempt(
             MongoTaskDocuments.ToGuid(d[TaskField.Id]),
             Enum.Parse<TaskState>(d[TaskField.Status].AsString),
             MongoTaskDocuments.ToGuid(d[TaskField.AttemptToken])));
     }
 
-    /// <summary>One conditional write; on a miss, the task as it stands tells a conflict from an unknown id.</summary>
+    /// <summary>The upserts of a set; returns the positions (in <paramref name="tasks"/>) whose idempotency key was taken.</summary>
+    private async Task<HashSet<int>> CreateAsync(List<NewTask> tasks, CancellationToken cancellationToken)
+    {
+        var models = tasks.Select(task => new UpdateOneModel<BsonDocument>(
+            MongoTaskCommands.ById(task.Id),
+            MongoCommands.Update(MongoTaskCommands.Create(task))) { IsUpsert = true });
+        try
+        {
+            await Tasks.BulkWriteAsync(models, Unordered, cancellationToken);
+            return [];
+        }
+        catch (MongoBulkWriteException<BsonDocument> e) when (e.WriteConcernError is null
+            && e.WriteErrors.All(error => error.Category == ServerErrorCategory.DuplicateKey && tasks[error.Index].IdempotencyKey is not null))
+        {
+            // Only the unique idempotency key can refuse an upsert by id, and only for a task that names a key.
+            return [.. e.WriteErrors.Select(error => error.Index)];
+        }
+    }
+
+    /// <summary>One conditional write; on a miss, the task as it stands on the primary tells a conflict from an unknown id.</summary>
     private async Task<TransitionResult> TransitionAsync(IClientSessionHandle? session, TaskTransition transition, CancellationToken cancellationToken)
     {
         var filter = MongoTaskCommands.TransitionFilter(transition);
@@ -167,13 +238,23 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
         }
 
         var byId = MongoTaskCommands.ById(transition.TaskId);
-        var current = await (session is null ? Tasks.Find(byId) : Tasks.Find(session, byId)).FirstOrDefaultAsync(cancellationToken);
+        var current = await (session is null ? TasksAsWritten.Find(byId) : Tasks.Find(session, byId)).FirstOrDefaultAsync(cancellationToken);
         return current is null ? NotFound : new TransitionResult(TransitionOutcome.Conflict, MongoTaskDocuments.ToTask(current));
     }
 
-    private static async Task<IReadOnlyList<TaskRecord>> ToListAsync(IFindFluent<BsonDocument, BsonDocument> find, CancellationToken cancellationToken)
+    private Task<List<BsonDocument>> AggregateAsync(BsonDocument[] stages, CancellationToken cancellationToken) =>
+        MongoBounds.RunAsync(
+            Bound,
+            async token =>
+            {
+                using var cursor = await Tasks.AggregateAsync(MongoCommands.Pipeline(stages), cancellationToken: token);
+                return await cursor.ToListAsync(token);
+            },
+            cancellationToken);
+
+    private async Task<IReadOnlyList<TaskRecord>> ToListAsync(IFindFluent<BsonDocument, BsonDocument> find, CancellationToken cancellationToken)
     {
-        var documents = await find.ToListAsync(cancellationToken);
+        var documents = await MongoBounds.RunAsync(Bound, find.ToListAsync, cancellationToken);
         return documents.ConvertAll(MongoTaskDocuments.ToTask);
     }
 }

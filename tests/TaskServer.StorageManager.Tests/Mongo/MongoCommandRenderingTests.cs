@@ -39,7 +39,12 @@ public sealed class MongoCommandRenderingTests
     public void A_workers_load_is_counted_by_status_over_its_active_tasks()
     {
         AssertBson(
-            """[{ $match: { worker: "worker-b", status: { $in: ["Queued", "Running"] } } }, { $group: { _id: "$status", count: { $sum: 1 } } }]""",
+            """
+            [
+              { $match: { worker: "worker-b", status: { $in: ["Queued", "Running"] } } },
+              { $group: { _id: "$status", count: { $sum: 1 }, due: { $sum: { $cond: [{ $and: [{ $eq: ["$status", "Queued"] }, { $lte: ["$dueAt", "$$NOW"] }] }, 1, 0] } } } }
+            ]
+            """,
             MongoTaskCommands.CountActiveByWorker("worker-b"));
     }
 
@@ -68,7 +73,7 @@ public sealed class MongoCommandRenderingTests
     public void Fail_records_the_error_and_the_server_finish_time()
     {
         AssertBson(
-            """[{ $set: { status: "Failed", error: { $literal: "boom" }, finishedAt: "$$NOW" } }]""",
+            """[{ $set: { status: "Failed", error: { $literal: "boom" }, finishedAt: "$$NOW", history: { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "failed" }, error: { $literal: "boom" }, endedAt: "$$NOW" }]] } } }]""",
             MongoTaskCommands.TransitionUpdate(new FailAttempt(TaskId, Token, "boom")));
     }
 
@@ -97,10 +102,12 @@ public sealed class MongoCommandRenderingTests
               attempt: { $add: ["$attempt", 1] },
               attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") },
               error: { $literal: "boom" },
-              startedAt: "$$REMOVE"
+              startedAt: "$$REMOVE",
+              dueAt: { $add: ["$$NOW", NumberLong(1500)] },
+              history: { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "retried" }, error: { $literal: "boom" }, endedAt: "$$NOW" }]] }
             } }]
             """,
-            MongoTaskCommands.TransitionUpdate(new RetryAttempt(TaskId, Token, "boom", NextToken)));
+            MongoTaskCommands.TransitionUpdate(new RetryAttempt(TaskId, Token, "boom", NextToken, TimeSpan.FromMilliseconds(1500))));
     }
 
     [Fact]
@@ -130,7 +137,9 @@ public sealed class MongoCommandRenderingTests
               attempt: { $add: ["$attempt", { $cond: [{ $eq: ["$status", "Running"] }, 1, 0] }] },
               attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") },
               startedAt: "$$REMOVE",
-              jobId: "$$REMOVE"
+              jobId: "$$REMOVE",
+              dueAt: "$$NOW",
+              history: { $cond: [{ $eq: ["$status", "Running"] }, { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "requeued" }, error: { $literal: "the worker stopped answering" }, endedAt: "$$NOW" }]] }, { $ifNull: ["$history", []] }] }
             } }]
             """,
             MongoTaskCommands.TransitionUpdate(requeue));
@@ -147,7 +156,7 @@ public sealed class MongoCommandRenderingTests
     [Fact]
     public void Create_writes_the_whole_task_with_the_server_clock_only_when_the_upsert_inserts_it()
     {
-        var task = NewTask("""{"text":"hi"}""", idempotencyKey: "key-1") with { TraceParent = TraceParent };
+        var task = NewTask("""{"text":"hi"}""", idempotencyKey: "key-1") with { TraceParent = TraceParent, Owner = "client-1" };
 
         AssertBson(
             $$"""
@@ -165,7 +174,10 @@ public sealed class MongoCommandRenderingTests
                 idempotencyKey: { $literal: "key-1" },
                 payloadHash: { $literal: "{{task.PayloadHash}}" },
                 traceParent: { $literal: "{{TraceParent}}" },
-                createdAt: "$$NOW"
+                owner: { $literal: "client-1" },
+                createdAt: "$$NOW",
+                dueAt: "$$NOW",
+                history: { $literal: [] }
               },
               else: "$$ROOT"
             } } }]
@@ -203,10 +215,11 @@ public sealed class MongoCommandRenderingTests
         string[] expected =
         [
             """{ idempotencyKey: 1 }""",
-            """{ worker: 1, status: 1 }""",
+            """{ worker: 1, status: 1, dueAt: 1 }""",
             """{ status: 1, _id: -1 }""",
             """{ type: 1, _id: -1 }""",
             """{ worker: 1, _id: 1 }""",
+            """{ claimId: 1 }""",
             """{ owner: 1, _id: -1 }""",
         ];
 
@@ -263,32 +276,48 @@ public sealed class MongoCommandRenderingTests
             """{ worker: "worker-a", status: "Queued", $expr: { $lte: ["$dueAt", "$$NOW"] } }""",
             MongoTaskCommands.ClaimableFilter("worker-a"));
         AssertBson(
-            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), worker: "worker-a", status: "Queued" }""",
-            MongoTaskCommands.ClaimFilter(TaskId, "worker-a"));
+            """{ _id: { $in: [UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")] }, worker: "worker-a", status: "Queued", $expr: { $lte: ["$dueAt", "$$NOW"] } }""",
+            MongoTaskCommands.ClaimFilter([TaskId], "worker-a"));
+        AssertBson(
+            """[{ $set: { status: "Running", startedAt: "$$NOW", jobId: { $literal: "job-1" }, claimId: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") } } }]""",
+            MongoTaskCommands.ClaimUpdate("job-1", NextToken));
+        AssertBson(
+            """{ claimId: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa"), status: "Running" }""",
+            MongoTaskCommands.ClaimedFilter(NextToken));
     }
 
     [Fact]
-    public void Lease_acquire_filter_accepts_a_missing_or_expired_lease()
+    public void Lease_acquire_queries_the_name_alone_and_decides_in_the_pipeline()
     {
-        AssertBson(
-            """{ _id: "gateway-primary", $or: [{ expiresAt: { $exists: false } }, { $expr: { $lte: ["$expiresAt", "$$NOW"] } }] }""",
-            MongoLeaseCommands.AcquireFilter("gateway-primary"));
+        AssertBson("""{ _id: "gateway-primary" }""", MongoLeaseCommands.AcquireFilter("gateway-primary"));
     }
 
     [Fact]
-    public void Lease_acquire_bumps_the_epoch_from_zero_and_expires_by_the_server_clock()
+    public void Lease_acquire_starts_a_tenure_with_the_next_epoch_only_when_the_lease_is_missing_or_expired()
     {
+        const string free = """{ $or: [{ $eq: [{ $type: "$expiresAt" }, "missing"] }, { $lte: ["$expiresAt", "$$NOW"] }] }""";
         AssertBson(
-            """
+            $$"""
             [{ $set: {
-              holder: { $literal: "gateway-a" },
-              holderUrl: { $literal: "http://a" },
-              epoch: { $add: [{ $ifNull: ["$epoch", NumberLong(0)] }, NumberLong(1)] },
-              expiresAt: { $add: ["$$NOW", NumberLong(2000)] },
-              serverNow: "$$NOW"
+              holder: { $cond: [{{free}}, { $literal: "gateway-a" }, "$holder"] },
+              holderUrl: { $cond: [{{free}}, { $literal: "http://a" }, "$holderUrl"] },
+              holderApp: { $cond: [{{free}}, { $literal: "taskserver-lease-a" }, "$holderApp"] },
+              tenure: { $cond: [{{free}}, { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") }, "$tenure"] },
+              epoch: { $cond: [{{free}}, { $add: [{ $ifNull: ["$epoch", NumberLong(0)] }, NumberLong(1)] }, "$epoch"] },
+              expiresAt: { $cond: [{{free}}, { $add: ["$$NOW", NumberLong(2000)] }, "$expiresAt"] },
+              serverNow: { $cond: [{{free}}, "$$NOW", "$serverNow"] }
             } }]
             """,
-            MongoLeaseCommands.AcquireUpdate("gateway-a", "http://a", TimeSpan.FromSeconds(2)));
+            MongoLeaseCommands.AcquireUpdate("gateway-a", "http://a", "taskserver-lease-a", NextToken, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public void A_takeover_from_a_gone_holder_is_a_compare_and_set_on_the_tenure_found()
+    {
+        AssertBson(
+            """{ _id: "gateway-primary", epoch: NumberLong(7), tenure: UUID("11111111-2222-4333-8444-555555555555") }""",
+            MongoLeaseCommands.TakeOverFilter("gateway-primary", 7, Token));
+        Assert.Equal("$$NOW", MongoLeaseCommands.TakeOverUpdate("gateway-b", "http://b", "app-b", NextToken, TimeSpan.FromSeconds(2))[0]["$set"]["serverNow"]);
     }
 
     [Fact]
@@ -311,7 +340,7 @@ public sealed class MongoCommandRenderingTests
     [Fact]
     public void A_fenced_write_touches_the_lease_so_a_concurrent_acquisition_conflicts_with_it()
     {
-        AssertBson("""[{ $set: { fencedWriteAt: "$$NOW" } }]""", MongoLeaseCommands.FenceTouch());
+        AssertBson("""[{ $set: { fenceSeq: { $add: [{ $ifNull: ["$fenceSeq", NumberLong(0)] }, NumberLong(1)] } } }]""", MongoLeaseCommands.FenceTouch());
     }
 
     [Fact]
@@ -400,7 +429,9 @@ public sealed class MongoCommandRenderingTests
         [
             MongoTaskCommands.Create(NewTask("{}", "key")),
             .. TransitionsOfEveryKind().Select(MongoTaskCommands.TransitionUpdate),
-            MongoLeaseCommands.AcquireUpdate("a", "http://a", TimeSpan.FromSeconds(2)),
+            MongoLeaseCommands.AcquireUpdate("a", "http://a", "app", Token, TimeSpan.FromSeconds(2)),
+            MongoLeaseCommands.TakeOverUpdate("a", "http://a", "app", Token, TimeSpan.FromSeconds(2)),
+            MongoTaskCommands.ClaimUpdate("job", Token),
             MongoLeaseCommands.RenewUpdate(TimeSpan.FromSeconds(2)),
             MongoLeaseCommands.ReleaseUpdate(),
             MongoLeaseCommands.FenceTouch(),

@@ -21,6 +21,11 @@ public sealed class MongoFixture : StorageFixture
     private string? serverConnectionString;
     private MongoDbContainer? container;
 
+    /// <summary>The server the stores use, for tests that need a second client of their own.</summary>
+    public string ConnectionString { get; private set; } = "";
+
+    public string Database => database;
+
     protected override IServiceCollection AddProvider(IServiceCollection services, IConfiguration configuration) => services.AddMongoTaskStorage(configuration);
 
     protected override async ValueTask<(IReadOnlyDictionary<string, string?>? Settings, string? SkipReason)> StartDatabaseAsync()
@@ -29,6 +34,7 @@ public sealed class MongoFixture : StorageFixture
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
             serverConnectionString = fromEnvironment;
+            ConnectionString = fromEnvironment;
             return (Settings(fromEnvironment), null);
         }
 
@@ -46,6 +52,7 @@ public sealed class MongoFixture : StorageFixture
 
         // The replica set names its member by the container's own address; connect to the mapped port directly.
         var connectionString = new MongoUrlBuilder(container.GetConnectionString()) { DirectConnection = true }.ToString();
+        ConnectionString = connectionString;
         return (Settings(connectionString), null);
     }
 
