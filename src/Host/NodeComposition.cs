@@ -183,6 +183,7 @@ internal static class NodeComposition
 
             var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
             ClusterDashboard.AddClusterPage();
+            TaskDashboard.AddTaskPages();
             app.UseHangfireDashboard("/hangfire", new DashboardOptions
             {
                 DashboardTitle = "TaskServer",
@@ -244,6 +245,7 @@ internal static class NodeComposition
         }));
         services.AddSingleton<IExecutionJobs>(provider => provider.GetRequiredService<DrainJobs>());
         services.AddSingleton<ClusterViewBuilder>();
+        services.AddSingleton<TaskCounts>();
         services.AddApiDocument();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()
