@@ -164,16 +164,21 @@ public sealed class TaskPagesTests
         Assert.NotNull(page.GetElementById("tasks-filter"));
     }
 
-    [Fact]
-    public async Task A_path_that_names_no_task_is_answered_400()
+    [Theory]
+    [InlineData("not-a-task")]
+    [InlineData("<img src=x onerror=alert(1)>")]
+    public async Task A_path_that_names_no_task_is_answered_400_as_text(string id)
     {
         TaskDashboard.AddTaskPages();
         await using var dashboard = new ServiceCollection().AddDashboardServices().BuildServiceProvider();
 
-        var (status, html) = await DashboardHarness.GetAsync(dashboard, TaskDashboard.ListPath + "/not-a-task");
+        var (status, html) = await DashboardHarness.GetAsync(dashboard, TaskDashboard.ListPath + "/" + id);
 
         Assert.Equal(400, status);
-        Assert.Equal("\"not-a-task\" is not a task id.", Parse(html).GetElementById("task-problem")!.TextContent);
+        Assert.DoesNotContain("<img", html, StringComparison.Ordinal);
+        var page = Parse(html);
+        Assert.Equal($"\"{id}\" is not a task id.", page.GetElementById("task-problem")!.TextContent);
+        Assert.StartsWith("Task " + id, page.Title, StringComparison.Ordinal);
     }
 
     [Fact]
