@@ -233,6 +233,7 @@ internal static class NodeComposition
             });
 
             ClusterDashboard.AddClusterPage();
+            TaskDashboard.AddTaskPages();
             var dashboard = new DashboardAuthorization(auth);
             app.UseHangfireDashboard("/hangfire", new DashboardOptions
             {
@@ -353,6 +354,7 @@ internal static class NodeComposition
         }));
         services.AddSingleton<IExecutionJobs>(provider => provider.GetRequiredService<DrainJobs>());
         services.AddSingleton<ClusterViewBuilder>();
+        services.AddSingleton<TaskCounts>();
         services.AddApiDocument();
         services.AddFailover();
         services.AddOptions<FailoverOptions>()

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace TaskServer.EndToEnd.Tests;
@@ -9,14 +10,16 @@ namespace TaskServer.EndToEnd.Tests;
 [Collection(StandaloneNodeGroup.Name)]
 public sealed class DashboardBrowserTests(StandaloneFixture cluster)
 {
-    [Fact]
-    public async Task Without_credentials_the_browser_gets_401_from_the_dashboard()
+    [Theory]
+    [InlineData("/hangfire")]
+    [InlineData("/hangfire/tasks")]
+    public async Task Without_credentials_the_browser_gets_401_from_the_dashboard(string path)
     {
         await using var browser = await HeadlessChromium.LaunchAsync();
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
 
-        var url = $"{cluster.Node.Url}/hangfire";
+        var url = cluster.Node.Url + path;
         var answer = page.WaitForResponseAsync(url);
 
         try
@@ -34,7 +37,7 @@ public sealed class DashboardBrowserTests(StandaloneFixture cluster)
     }
 
     [Fact]
-    public async Task With_admin_credentials_the_browser_shows_the_worker_its_queue_and_the_succeeded_task()
+    public async Task With_admin_credentials_the_browser_shows_the_worker_its_queue_and_its_drain_job()
     {
         await using var browser = await HeadlessChromium.LaunchAsync();
         var id = await cluster.Api.SubmitAcceptedAsync("""{"type":"echo","payload":"browser"}""");
@@ -48,8 +51,48 @@ public sealed class DashboardBrowserTests(StandaloneFixture cluster)
         await Assertions.Expect(page.Locator("body")).ToContainTextAsync(worker.Replace('-', '_'));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ScreenshotPath("servers.png"), FullPage = true });
 
-        var succeeded = await page.GotoAsync($"{cluster.Node.Url}/hangfire/jobs/succeeded");
-        Assert.Equal(200, succeeded?.Status);
-        await Assertions.Expect(page.Locator("body")).ToContainTextAsync($"task {id}");
+        // Hangfire's jobs are the workers' drains; a task's page links the one that claimed it.
+        await page.GotoAsync($"{cluster.Node.Url}/hangfire/tasks/{id}");
+        await page.Locator("#task [data-field='job'] a").ClickAsync();
+        await page.WaitForURLAsync(new Regex("/hangfire/jobs/details/[0-9]+$"));
+        await Assertions.Expect(page.Locator("body")).ToContainTextAsync($"run tasks on {worker}");
+    }
+
+    [Fact]
+    public async Task With_admin_credentials_the_browser_shows_a_failed_task_with_its_error_and_attempts()
+    {
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        var id = await cluster.Api.SubmitAcceptedAsync("""{"type":"fail","payload":{"times":5},"maxAttempts":2}""");
+        var stored = await cluster.Api.WaitForStatusAsync(id, "Failed", TimeSpan.FromSeconds(60));
+        var worker = stored.GetProperty("worker").GetString()!;
+        await using var context = await browser.NewAdminContextAsync();
+        var page = await context.NewPageAsync();
+
+        var list = await page.GotoAsync($"{cluster.Node.Url}/hangfire/tasks?status=Failed");
+        Assert.Equal(200, list?.Status);
+        var row = page.Locator($"#tasks tr[data-task='{id}']");
+        await Assertions.Expect(row.Locator("[data-field='status']")).ToHaveTextAsync("Failed");
+        await Assertions.Expect(row.Locator("[data-field='error']")).ToContainTextAsync("attempt 2 fails on purpose");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ScreenshotPath("tasks.png"), FullPage = true });
+
+        await row.Locator("[data-field='id'] a").ClickAsync();
+        await page.WaitForURLAsync($"**/hangfire/tasks/{id}");
+        var task = page.Locator("#task");
+        await Assertions.Expect(task.Locator("[data-field='status']")).ToHaveTextAsync("Failed");
+        await Assertions.Expect(task.Locator("[data-field='attempt']")).ToHaveTextAsync("2 of 2");
+        await Assertions.Expect(task.Locator("[data-field='worker']")).ToHaveTextAsync(worker);
+        await Assertions.Expect(page.Locator("pre[data-field='error']")).ToContainTextAsync("attempt 2 fails on purpose");
+        await Assertions.Expect(page.Locator("#task-history tbody tr")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#task-history tbody tr").Nth(0).Locator("[data-field='outcome']")).ToHaveTextAsync("retried");
+        await Assertions.Expect(page.Locator("#task-history tbody tr").Nth(1).Locator("[data-field='outcome']")).ToHaveTextAsync("failed");
+        var job = task.Locator("[data-field='job'] a");
+        await Assertions.Expect(job).ToHaveAttributeAsync("href", new Regex("^/hangfire/jobs/details/[0-9]+$"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ScreenshotPath("task.png"), FullPage = true });
+
+        // The home page's tiles count tasks: the first look starts a count and the page's own polling shows it, which a
+        // loaded machine may take a while to do.
+        await page.GotoAsync($"{cluster.Node.Url}/hangfire");
+        await Assertions.Expect(page.Locator(".metric-body[data-metric='tasks:failed']")).ToHaveTextAsync(new Regex(@"^\s*[1-9][0-9,]*\s*$"), new() { Timeout = 30_000 });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ScreenshotPath("home.png"), FullPage = true });
     }
 }

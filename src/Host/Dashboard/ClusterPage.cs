@@ -6,12 +6,8 @@ using TaskServer.Host.Cluster;
 
 namespace TaskServer.Host.Dashboard;
 
-/// <summary>
-/// <see cref="ClusterView"/> as HTML, inside the dashboard's layout and menu. Values go out through
-/// <see cref="RazorPage"/>'s <c>Write</c>, which HTML-encodes them; only this page's own markup is written raw.
-/// Cells carry <c>data-field</c> names so that tests and scripts can read the page without guessing at its layout.
-/// </summary>
-internal sealed class ClusterPage : RazorPage
+/// <summary><see cref="ClusterView"/> as HTML, inside the dashboard's layout and menu.</summary>
+internal sealed class ClusterPage : DashboardPage
 {
     /// <summary>How often the page re-reads itself.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(3);
@@ -196,21 +192,6 @@ internal sealed class ClusterPage : RazorPage
         WriteLiteral("</td>");
     }
 
-    /// <summary>An element whose whole text is one encoded value.</summary>
-    private void Field(string element, string field, string value)
-    {
-        WriteLiteral($"<{element} data-field=\"{field}\">");
-        Write(value);
-        WriteLiteral($"</{element}>");
-    }
-
-    private void Label(string style, string text)
-    {
-        WriteLiteral($"<span class=\"label {style}\">");
-        Write(text);
-        WriteLiteral("</span>");
-    }
-
     /// <summary>A node's URL comes from the registry; only http(s) becomes a link, anything else stays text.</summary>
     private void WriteLink(string url)
     {
@@ -227,8 +208,6 @@ internal sealed class ClusterPage : RazorPage
             Write(url);
         }
     }
-
-    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff 'UTC'", CultureInfo.InvariantCulture);
 
     private static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s";
 

@@ -1,25 +1,8 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Reflection;
-using System.Text;
-using Hangfire;
 using Hangfire.Dashboard;
-using Hangfire.Storage;
-using Hangfire.Storage.Monitoring;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using TaskServer.Failover;
-using TaskServer.Failover.Leadership;
-using TaskServer.Host.Cluster;
 using TaskServer.Host.Dashboard;
-using TaskServer.Host.Node;
-using TaskServer.LoadManager.Balancing;
-using TaskServer.LoadManager.Routing;
 using TaskServer.StorageManager.Failovers;
-using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
-using Yarp.ReverseProxy;
-using Yarp.ReverseProxy.Model;
 
 namespace TaskServer.Host.Tests.Dashboard;
 
@@ -83,82 +66,11 @@ public sealed class ClusterPageTests
     {
         ClusterDashboard.AddClusterPage();
         var services = new ServiceCollection()
-            .AddSingleton<INodeRegistry>(new FixedRegistry(nodes))
-            .AddSingleton<IFailoverLog>(new FixedFailoverLog(failovers))
-            .AddSingleton(new LeadershipState(TimeProvider.System))
-            .AddSingleton(new WorkerRouting(new NoProxyState()))
-            .AddSingleton(new NodeIdentity(Options.Create(new NodeOptions { Name = "gw", Url = "http://127.0.0.1:5080" })))
-            .AddSingleton(TimeProvider.System)
-            .AddSingleton(Options.Create(new FailoverOptions()))
-            .AddSingleton(Options.Create(new NodeOptions()))
-            .AddSingleton(Options.Create(new RoutingOptions()))
-            .AddSingleton<ClusterViewBuilder>()
+            .AddSingleton<INodeRegistry>(new DashboardHarness.FixedRegistry(nodes))
+            .AddSingleton<IFailoverLog>(new DashboardHarness.FixedFailoverLog(failovers))
+            .AddDashboardServices()
             .BuildServiceProvider();
         await using var _ = services;
-        var http = new DefaultHttpContext { RequestServices = services };
-        http.Request.PathBase = "/hangfire";
-        http.Request.Path = ClusterDashboard.PagePath;
-        http.Response.Body = new MemoryStream();
-        var context = new AspNetCoreDashboardContext(new StatisticsOnlyStorage(), new DashboardOptions(), http);
-        var route = DashboardRoutes.Routes.FindDispatcher(ClusterDashboard.PagePath);
-        context.UriMatch = route.Item2;
-
-        await route.Item1.Dispatch(context);
-
-        return Encoding.UTF8.GetString(((MemoryStream)http.Response.Body).ToArray());
-    }
-
-    private sealed class FixedRegistry(IReadOnlyList<NodeRecord> nodes) : INodeRegistry
-    {
-        public Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(nodes);
-
-        public Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.FromResult(nodes);
-
-        public Task<EvictOutcome> EvictAsync(string nodeId, TimeSpan timeout, Fence fence, CancellationToken cancellationToken) => throw new NotSupportedException();
-    }
-
-    private sealed class FixedFailoverLog(IReadOnlyList<FailoverEvent> failovers) : IFailoverLog
-    {
-        public Task RecordAsync(FailoverEvent failover, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<FailoverEvent>> ListAsync(string leaseName, int limit, CancellationToken cancellationToken) => Task.FromResult(failovers);
-    }
-
-    /// <summary>A gateway before its first refresh: YARP knows no worker cluster yet.</summary>
-    private sealed class NoProxyState : IProxyStateLookup
-    {
-        public bool TryGetRoute(string id, [NotNullWhen(true)] out RouteModel? route)
-        {
-            route = null;
-            return false;
-        }
-
-        public IEnumerable<RouteModel> GetRoutes() => [];
-
-        public bool TryGetCluster(string id, [NotNullWhen(true)] out ClusterState? cluster)
-        {
-            cluster = null;
-            return false;
-        }
-
-        public IEnumerable<ClusterState> GetClusters() => [];
-    }
-
-    /// <summary>The layout's menu asks Hangfire's storage for job counts; nothing else of it is used.</summary>
-    private sealed class StatisticsOnlyStorage : JobStorage
-    {
-        public override IMonitoringApi GetMonitoringApi() => DispatchProxy.Create<IMonitoringApi, StatisticsOnlyMonitoring>();
-
-        public override IStorageConnection GetConnection() => throw new NotSupportedException();
-    }
-
-    public class StatisticsOnlyMonitoring : DispatchProxy
-    {
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(IMonitoringApi.GetStatistics)
-                ? new StatisticsDto { Retries = 0 }
-                : throw new NotSupportedException(targetMethod?.Name);
+        return (await DashboardHarness.GetAsync(services, ClusterDashboard.PagePath)).Body;
     }
 }
