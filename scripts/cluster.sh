@@ -2,12 +2,17 @@
 # A local TaskServer cluster without Docker: a throwaway database under .cluster/, two standalone
 # nodes (alpha, the primary, on :5080; beta, the backup, on :5081) and N workers (w1.. on :5090..).
 #   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad]
-#   scripts/cluster.sh status
+#                         [--port-base P (5080)] [--db-port P (55440)] [--faults]
+#   scripts/cluster.sh status          (taskserver-drill cluster status)
 #   scripts/cluster.sh restart NAME    start one node again with the same settings (after a drill killed it)
+#   scripts/cluster.sh db stop|start   stop or start the cluster's database alone (the drill's database-restart)
 #   scripts/cluster.sh down            stop the nodes and the database; logs and .cluster/env stay
 # .cluster/env is sourceable and is what clients and the drill CLI read: GATEWAYS (primary first),
-# WORKERS, API_KEY, ADMIN_KEY, CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR,
-# NODES, POLICY. Works as root or as a normal user.
+# WORKERS, NODES (the gateways' names in GATEWAYS order, then the workers' in WORKERS order), API_KEY,
+# ADMIN_KEY, CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR, POLICY, PORT_BASE,
+# DB_PORT, FAULTS, CLUSTER_SCRIPT. On PostgreSQL each node logs in as the role named after it (alpha,
+# w1, ...), so a drill can cut one node off the database. --faults enables POST /admin/faults on every
+# node (for the drill's experiment). Works as root or as a normal user.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +25,10 @@ logs_dir=$state/logs
 app_dir=$state/app
 build_dir=$root/src/Host/bin/Release/net10.0
 host=127.0.0.1
-pg_port=55440
-mongo_port=55441
+# Another cluster (another checkout) may hold the defaults: `up --port-base/--db-port` move this one.
+PORT_BASE=5080
+DB_PORT=55440
+FAULTS=0
 policies="RoundRobin LeastLoad LeastRequests PowerOfTwoChoices Random FirstAlphabetical"
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -29,7 +36,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null || die "$1 is not on PATH ($2)"; }
 
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -43,9 +50,9 @@ node_role() {
 
 node_port() {
   case $1 in
-    alpha) echo 5080 ;;
-    beta) echo 5081 ;;
-    *) echo $((5089 + ${1#w})) ;;
+    alpha) echo "$PORT_BASE" ;;
+    beta) echo $((PORT_BASE + 1)) ;;
+    *) echo $((PORT_BASE + 9 + ${1#w})) ;;
   esac
 }
 
@@ -108,38 +115,45 @@ build_host() {
 }
 
 start_postgres() {
-  local admin psql_conn="host=$host port=$pg_port user=taskserver dbname=postgres"
+  local admin name psql_conn="host=$host port=$DB_PORT user=taskserver dbname=postgres"
   need psql "the PostgreSQL client, apt-get install postgresql"
-  admin=$("$root/scripts/postgres.sh" start "$state/pg" "$pg_port")
+  admin=$("$root/scripts/postgres.sh" start "$state/pg" "$DB_PORT")
   if [ "$(psql -X "$psql_conn" -tAc "SELECT 1 FROM pg_database WHERE datname = 'taskserver'")" != 1 ]; then
     psql -X -q "$psql_conn" -c "CREATE DATABASE taskserver"
   fi
+  # One role per node (superuser: the first node creates the schema the others use), so that a drill can
+  # refuse one node's logins and end its sessions while the others carry on.
+  for name in ${NODES//,/ }; do
+    psql -X -q "$psql_conn" -c "DO \$\$ BEGIN CREATE ROLE \"$name\" LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN ALTER ROLE \"$name\" LOGIN; END \$\$"
+  done
   STORAGE_PROVIDER=PostgreSql
   STORAGE_CONNECTION_STRING=${admin/Database=postgres/Database=taskserver}
 }
 
-mongo_eval() { mongosh --quiet --host "$host" --port "$mongo_port" --eval "$1" 2>/dev/null; }
+mongo_port() { echo $((DB_PORT + 1)); }
+
+mongo_eval() { mongosh --quiet --host "$host" --port "$(mongo_port)" --eval "$1" 2>/dev/null; }
 
 start_mongo() {
   local dir=$state/mongo deadline
   mkdir -p "$dir/data"
   if ! { [ -f "$dir/mongod.pid" ] && kill -0 "$(cat "$dir/mongod.pid")" 2>/dev/null; }; then
-    mongod --replSet rs0 --bind_ip "$host" --port "$mongo_port" --dbpath "$dir/data" \
+    mongod --replSet rs0 --bind_ip "$host" --port "$(mongo_port)" --dbpath "$dir/data" \
       --logpath "$dir/mongod.log" --logappend --pidfilepath "$dir/mongod.pid" --fork >/dev/null
   fi
   deadline=$((SECONDS + 60))
   until [ "$(mongo_eval 'db.runCommand({ ping: 1 }).ok')" = 1 ]; do
-    [ $SECONDS -lt $deadline ] || die "mongod did not answer on port $mongo_port (see $dir/mongod.log)"
+    [ $SECONDS -lt $deadline ] || die "mongod did not answer on port $(mongo_port) (see $dir/mongod.log)"
     sleep 0.5
   done
   # The member's host is the loopback address clients use: the default would be this machine's hostname.
-  mongo_eval "try { rs.status().ok } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: '$host:$mongo_port' }] }).ok }" >/dev/null
+  mongo_eval "try { rs.status().ok } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: '$host:$(mongo_port)' }] }).ok }" >/dev/null
   until [ "$(mongo_eval 'db.hello().isWritablePrimary')" = true ]; do
     [ $SECONDS -lt $deadline ] || die "the replica set rs0 elected no primary (see $dir/mongod.log)"
     sleep 0.5
   done
   STORAGE_PROVIDER=Mongo
-  STORAGE_CONNECTION_STRING="mongodb://$host:$mongo_port/?replicaSet=rs0"
+  STORAGE_CONNECTION_STRING="mongodb://$host:$(mongo_port)/?replicaSet=rs0"
 }
 
 stop_databases() {
@@ -163,6 +177,9 @@ write_env() {
     echo "WORKERS=$WORKERS"
     echo "NODES=$NODES"
     echo "POLICY=$POLICY"
+    echo "PORT_BASE=$PORT_BASE"
+    echo "DB_PORT=$DB_PORT"
+    echo "FAULTS=$FAULTS"
     echo "API_KEY=$API_KEY"
     echo "ADMIN_KEY=$ADMIN_KEY"
     echo "CLUSTER_SECRET=$CLUSTER_SECRET"
@@ -171,6 +188,7 @@ write_env() {
     echo "PIDS_DIR=$(quote "$pids_dir")"
     echo "LOGS_DIR=$(quote "$logs_dir")"
     echo "HOST_DLL=$(quote "$app_dir/TaskServer.Host.dll")"
+    echo "CLUSTER_SCRIPT=$(quote "$root/scripts/cluster.sh")"
   } >"$tmp"
   chmod 600 "$tmp"
   mv "$tmp" "$env_file"
@@ -185,12 +203,15 @@ start_node() {
   url=$(node_url "$name")
   log=$logs_dir/$name.log
   ! port_in_use "$port" || die "port $port, for node $name, is already in use by another process"
+  local connection=$STORAGE_CONNECTION_STRING
+  if [ "$STORAGE_PROVIDER" = PostgreSql ]; then connection=${connection/Username=taskserver/Username=$name}; fi
   local settings=(
     DOTNET_ENVIRONMENT=Production
     "Node__Role=$role" "Node__Name=$name" "Node__Url=$url" "Node__ClusterSecret=$CLUSTER_SECRET"
-    "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$STORAGE_CONNECTION_STRING"
+    "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$connection"
     "LoadBalancing__Policy=$POLICY"
   )
+  if [ "$FAULTS" = 1 ]; then settings+=(Faults__Enabled=true); fi
   if [ "$role" != Worker ]; then
     settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__AdminKeys__0=$ADMIN_KEY")
   fi
@@ -251,6 +272,9 @@ cmd_up() {
       --storage) storage=${2:-}; shift 2 || usage ;;
       --workers) workers=${2:-}; shift 2 || usage ;;
       --policy) POLICY=${2:-}; shift 2 || usage ;;
+      --port-base) PORT_BASE=${2:-}; shift 2 || usage ;;
+      --db-port) DB_PORT=${2:-}; shift 2 || usage ;;
+      --faults) FAULTS=1; shift ;;
       -h | --help) usage ;;
       *) echo "cluster.sh: unknown option $1" >&2; usage ;;
     esac
@@ -260,6 +284,12 @@ cmd_up() {
     die "--workers must be 1..10 (was '$workers')"
   fi
   [[ " $policies " == *" $POLICY "* ]] || die "--policy must be one of: $policies (was '$POLICY')"
+  if ! [[ $PORT_BASE =~ ^[0-9]+$ ]] || [ "$PORT_BASE" -lt 1024 ] || [ "$PORT_BASE" -gt 65000 ]; then
+    die "--port-base must be 1024..65000 (was '$PORT_BASE')"
+  fi
+  if ! [[ $DB_PORT =~ ^[0-9]+$ ]] || [ "$DB_PORT" -lt 1024 ] || [ "$DB_PORT" -gt 65000 ]; then
+    die "--db-port must be 1024..65000 (was '$DB_PORT')"
+  fi
   need dotnet "install the .NET 10 SDK"
   need curl "apt-get install curl"
   need python3 "apt-get install python3"
@@ -343,58 +373,35 @@ cmd_down() {
   echo "Stopped ${#pids[@]} node(s) and the database; logs are in $logs_dir."
 }
 
-cmd_status() {
-  load_env
-  local name pid state url role primary="" code
-  printf '%-6s %-8s %-5s %-23s %s\n' NODE PID STATE URL ROLE
-  for name in ${NODES//,/ }; do
-    url=$(node_url "$name")
-    pid=$(node_pid "$name") || pid=-
-    state=down
-    role=-
-    if [ "$pid" != - ] && node_pid_alive "$pid"; then
-      state=up
-      if [ "$(node_role "$name")" = Worker ]; then
-        if is_live "$url"; then role=worker; else role="worker (not answering)"; fi
-      else
-        code=$(http_code "$url/health/primary")
-        case $code in
-          200) role=primary; primary=$url ;;
-          503) role=backup ;;
-          *) role="gateway (not answering: $code)" ;;
-        esac
-      fi
-    fi
-    printf '%-6s %-8s %-5s %-23s %s\n' "$name" "$pid" "$state" "$url" "$role"
-  done
-
-  local gateway view=""
-  for gateway in $primary ${GATEWAYS//,/ }; do
-    view=$(curl -sf --max-time 2 -H "Authorization: Bearer $ADMIN_KEY" "$gateway/cluster") && break
-  done
-  if [ -z "$view" ]; then
-    echo "lease: unknown (no gateway answers GET /cluster)"
-    return
+# The drill CLI reads .cluster/env and GET /cluster for status: one parser of both, in C#.
+drill() {
+  local dll=$root/src/Drill/bin/Release/net10.0/taskserver-drill.dll changed=""
+  if [ -f "$dll" ]; then
+    changed=$(find "$root/src/Drill" "$root/src/Client" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$dll" -print -quit)
   fi
-  python3 - "$view" <<'PY'
-import json, sys
-view = json.loads(sys.argv[1])
-lease = view.get("lease")
-if lease:
-    print(f"lease: holder {lease['holder']} ({lease['holderUrl']}), epoch {lease['epoch']}, "
-          f"{lease['remainingMs'] / 1000:.1f} s left (as {view['self']['url']} last read it)")
-else:
-    print("lease: not held")
-nodes = view.get("nodes", [])
-print(f"registry: {sum(1 for n in nodes if n.get('live'))} live node(s) of {len(nodes)} recorded")
-for f in view.get("failovers", [])[:1]:
-    line = f"last change of primary: {f.get('oldHolder') or '-'} -> {f['newHolder']} at {f['promotedAt']}, epoch {f['epoch']}"
-    if f.get("ttdMs") is not None:
-        line += f", detected after {f['ttdMs']:.0f} ms"
-    if f.get("promotedAfterMs") is not None:
-        line += f", promoted after {f['promotedAfterMs']:.0f} ms"
-    print(line)
-PY
+  if [ ! -f "$dll" ] || [ -n "$changed" ]; then
+    echo "Building the drill CLI (dotnet build src/Drill -c Release)..." >&2
+    dotnet build "$root/src/Drill" -c Release --nologo -v quiet --disable-build-servers >&2
+  fi
+  dotnet "$dll" "$@"
+}
+
+cmd_status() {
+  [ -f "$env_file" ] || die "no $env_file: run scripts/cluster.sh up first"
+  drill cluster status --cluster "$env_file"
+}
+
+cmd_db() {
+  load_env
+  case ${1:-} in
+    stop)
+      if [ "$STORAGE_PROVIDER" = PostgreSql ]; then "$root/scripts/postgres.sh" stop "$state/pg"; else stop_databases; fi
+      echo "database stopped" ;;
+    start)
+      if [ "$STORAGE_PROVIDER" = PostgreSql ]; then "$root/scripts/postgres.sh" start "$state/pg" "$DB_PORT" >/dev/null; else start_mongo; fi
+      echo "database started" ;;
+    *) usage ;;
+  esac
 }
 
 cmd_restart() {
@@ -414,5 +421,6 @@ case ${1:-} in
   down) cmd_down ;;
   status) cmd_status ;;
   restart) shift; cmd_restart "$@" ;;
+  db) shift; cmd_db "$@" ;;
   *) usage ;;
 esac

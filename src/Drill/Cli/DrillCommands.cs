@@ -25,6 +25,7 @@ internal static class DrillCommands
         root.Add(KillWorker());
         root.Add(PausePrimary());
         root.Add(BenchCommand());
+        root.Add(ClusterCommand());
         return root;
     }
 
@@ -81,6 +82,31 @@ internal static class DrillCommands
             common,
             context => new BenchRun(context, new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain))).RunAsync(token),
             token));
+        return command;
+    }
+
+    private static Command ClusterCommand()
+    {
+        var status = new Command("status", "Each node of the cluster file with its process and role, then the lease, the registry and the last change of primary (scripts/cluster.sh status runs this).");
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's env file (scripts/cluster.sh up writes it).", DefaultValueFactory = _ => ".cluster/env" };
+        status.Add(cluster);
+        status.SetAction(async (parse, token) =>
+        {
+            try
+            {
+                var env = await ClusterEnv.LoadAsync(parse.GetValue(cluster)!, token);
+                using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+                Console.Write(await new ClusterStatus(env, new ClusterApi(http, env)).RenderAsync(token));
+                return 0;
+            }
+            catch (Exception e) when (e is ClusterEnvException or DrillException)
+            {
+                await Console.Error.WriteLineAsync("cluster status: " + e.Message);
+                return CouldNotRun;
+            }
+        });
+        var command = new Command("cluster", "The local cluster as scripts/cluster.sh describes it.");
+        command.Add(status);
         return command;
     }
 

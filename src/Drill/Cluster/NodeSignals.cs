@@ -54,6 +54,20 @@ internal sealed partial class NodeSignals(ClusterEnv env)
         return pid;
     }
 
+    /// <summary>True only for a TaskServer node: a PID file may outlive its process, and the PID may be reused.</summary>
+    public static async Task<bool> IsNodeProcessAsync(int pid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var commandLine = await File.ReadAllTextAsync($"/proc/{pid}/cmdline", cancellationToken);
+            return commandLine.Contains("TaskServer.Host.dll", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Sends the signal to every process of the tree, the node (its root) first.</summary>
     public static void Send(IReadOnlyList<int> tree, Signal signal)
     {
