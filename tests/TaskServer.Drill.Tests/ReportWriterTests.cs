@@ -30,6 +30,8 @@ public sealed class ReportWriterTests
         }
 
         Assert.Equal("kill-primary", root.GetProperty("scenario").GetString());
+        Assert.Equal("scenario", root.EnumerateObject().First().Name);
+        Assert.False(root.TryGetProperty("header", out _), "the header's fields lead report.json, not a nested object");
         Assert.Equal(JsonValueKind.Null, root.GetProperty("orphans_requeued_ms").ValueKind);
         Assert.Equal(2, root.GetProperty("machine").GetProperty("cores").GetInt32());
         Assert.Equal("FirstAlphabetical", root.GetProperty("settings").GetProperty("policy").GetString());
@@ -109,15 +111,8 @@ public sealed class ReportWriterTests
         }
     }
 
-    private static DrillReport Drill(bool passed) => new()
+    private static DrillReport Drill(bool passed) => new(new ReportHeader("kill-primary", "PostgreSql", "taskserver-drill kill-primary --rate 50", DateTimeOffset.UnixEpoch, 20, Machine, new Dictionary<string, string> { ["policy"] = "FirstAlphabetical" }))
     {
-        Scenario = "kill-primary",
-        Storage = "PostgreSql",
-        Command = "taskserver-drill kill-primary --rate 50",
-        StartedAt = DateTimeOffset.UnixEpoch,
-        DurationS = 20,
-        Machine = Machine,
-        Settings = new Dictionary<string, string> { ["policy"] = "FirstAlphabetical" },
         Promoted = true,
         Submitted = 10,
         Acknowledged = 10,
@@ -153,14 +148,8 @@ public sealed class ReportWriterTests
         Notes = [],
     };
 
-    private static BenchReport Bench() => new()
+    private static BenchReport Bench() => new(new ReportHeader("bench", "PostgreSql", "taskserver-drill bench --duration 10s", DateTimeOffset.UnixEpoch, 60, Machine, new Dictionary<string, string> { ["concurrency"] = "16" }))
     {
-        Storage = "PostgreSql",
-        Command = "taskserver-drill bench --duration 10s",
-        StartedAt = DateTimeOffset.UnixEpoch,
-        DurationS = 60,
-        Machine = Machine,
-        Settings = new Dictionary<string, string> { ["concurrency"] = "16" },
         GatewayTasksPerS = 180,
         GatewayErrors = 0,
         GatewayLatencyMs = LatencySummary.Of([5, 10, 90]),

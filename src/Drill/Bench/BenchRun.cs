@@ -132,24 +132,19 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
 
         var gatewayRate = Rate(gateway);
         var directRate = Rate(direct);
-        var report = new BenchReport
+        var header = ReportHeader.Of("bench", context, clock, new Dictionary<string, string>
         {
-            Storage = env.StorageProvider,
-            Command = context.Command,
-            StartedAt = clock.StartedAt,
-            DurationS = Math.Round(clock.NowMs / 1000, 1),
-            Machine = context.Machine,
-            Settings = new Dictionary<string, string>
-            {
-                ["duration_s"] = settings.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-                ["concurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture),
-                ["end_to_end_tasks"] = settings.EndToEndTasks.ToString(CultureInfo.InvariantCulture),
-                ["paced_rate_per_s"] = settings.PacedRate.ToString(CultureInfo.InvariantCulture),
-                ["primary"] = primary.ToString(),
-                ["direct_worker"] = worker.ToString(),
-                ["policy"] = view.Policy ?? env.Policy ?? "unknown",
-                ["task_type"] = "echo",
-            },
+            ["duration_s"] = settings.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            ["concurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture),
+            ["end_to_end_tasks"] = settings.EndToEndTasks.ToString(CultureInfo.InvariantCulture),
+            ["paced_rate_per_s"] = settings.PacedRate.ToString(CultureInfo.InvariantCulture),
+            ["primary"] = primary.ToString(),
+            ["direct_worker"] = worker.ToString(),
+            ["policy"] = view.Policy ?? env.Policy ?? "unknown",
+            ["task_type"] = "echo",
+        });
+        var report = new BenchReport(header)
+        {
             GatewayTasksPerS = gatewayRate,
             GatewayErrors = gateway.Count(s => s.Error is not null),
             GatewayLatencyMs = LatencySummary.Of(gateway.Where(s => s.Acknowledged).Select(s => s.LatencyMs!.Value)),

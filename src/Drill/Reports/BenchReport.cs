@@ -6,22 +6,8 @@ namespace TaskServer.Drill.Reports;
 internal sealed record TargetCheck(string Figure, string Target, string Measured, bool? Met);
 
 /// <summary>The report of <c>bench</c> (report.json, snake_case).</summary>
-internal sealed record BenchReport
+internal sealed record BenchReport(ReportHeader Header) : Report(Header)
 {
-    public string Scenario { get; init; } = "bench";
-
-    public required string Storage { get; init; }
-
-    public required string Command { get; init; }
-
-    public required DateTimeOffset StartedAt { get; init; }
-
-    public required double DurationS { get; init; }
-
-    public required MachineInfo Machine { get; init; }
-
-    public required IReadOnlyDictionary<string, string> Settings { get; init; }
-
     /// <summary>(a) POST /tasks on the primary gateway at the given concurrency.</summary>
     public required double? GatewayTasksPerS { get; init; }
 

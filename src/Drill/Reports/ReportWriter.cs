@@ -30,7 +30,7 @@ internal static class ReportWriter
     public static string Markdown(DrillReport report)
     {
         var md = new StringBuilder();
-        Heading(md, $"Drill: {report.Scenario}", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        Heading(md, $"Drill: {report.Scenario}", report.Header);
         md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}**").AppendLine();
         md.AppendLine("## Invariants").AppendLine().AppendLine("| invariant | result | detail |").AppendLine("| --- | --- | --- |");
         foreach (var invariant in report.Invariants)
@@ -88,7 +88,7 @@ internal static class ReportWriter
     public static string Markdown(BenchReport report)
     {
         var md = new StringBuilder();
-        Heading(md, "Bench", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        Heading(md, "Bench", report.Header);
         md.AppendLine("## Against DESIGN's targets").AppendLine().AppendLine("| figure | target | measured | met |").AppendLine("| --- | --- | --- | --- |");
         foreach (var target in report.Targets)
         {
@@ -112,14 +112,16 @@ internal static class ReportWriter
 
     public static string Latency(LatencySummary latency) => $"{Format(latency.P50)} / {Format(latency.P95)} / {Format(latency.P99)}";
 
-    private static void Heading(StringBuilder md, string title, string command, DateTimeOffset startedAt, string storage, MachineInfo machine, IReadOnlyDictionary<string, string> settings)
+    /// <summary>The one heading of every report.md: title, command line, start, storage, machine, settings.</summary>
+    public static void Heading(StringBuilder md, string title, ReportHeader header)
     {
+        var machine = header.Machine;
         md.AppendLine(CultureInfo.InvariantCulture, $"# {title}").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`")
-            .AppendLine(CultureInfo.InvariantCulture, $"- started: {startedAt:O}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- storage: {storage}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- command: `{header.Command}`")
+            .AppendLine(CultureInfo.InvariantCulture, $"- started: {header.StartedAt:O}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- storage: {header.Storage}")
             .AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine.Cores} cores ({machine.Cpu}), {machine.Os}, {machine.Runtime}, host {machine.HostName}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", settings.Select(s => $"{s.Key} {s.Value}"))}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", header.Settings.Select(s => $"{s.Key} {s.Value}"))}")
             .AppendLine();
     }
 

@@ -1,7 +1,5 @@
 using Spectre.Console;
-using TaskServer.Drill.Analysis;
 using TaskServer.Drill.Cli;
-using TaskServer.Drill.Load;
 using TaskServer.Drill.Reports;
 
 namespace TaskServer.Drill.Scenarios;
@@ -9,16 +7,6 @@ namespace TaskServer.Drill.Scenarios;
 /// <summary>The end of a run on the console: the key figures, the verdict, where the files are.</summary>
 internal static class Summary
 {
-    /// <summary>Writes the drill's three files, prints its summary and gives the exit code its invariants earn.</summary>
-    public static async Task<int> FinishAsync(
-        DrillContext context, DrillReport report, IReadOnlyList<Submission> submissions, AckRecorder recorder, string chartTitle, IReadOnlyList<Marker> markers, CancellationToken cancellationToken)
-    {
-        var timeline = Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500);
-        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), timeline, chartTitle, markers, cancellationToken);
-        Print(context, report);
-        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
-    }
-
     public static void Print(DrillContext context, DrillReport report)
     {
         var table = new Table().Title($"{report.Scenario} ({report.Storage})").AddColumns("figure", "value");
