@@ -34,7 +34,16 @@ internal static class DrillCommands
         var command = new Command("kill-primary", "SIGKILL the primary gateway under a steady stream of callback tasks; passes when the backup takes over and no acknowledged task is lost.");
         var common = Common(command, "kill-primary");
         var load = Load(command, tasks: 1000);
-        command.SetAction((parse, token) => RunAsync(parse, common, context => new GatewayDrill(context, load.Read(parse), pause: null).RunAsync(token), token));
+        var repeat = new Option<int>("--repeat") { Description = "Drills to run on this cluster, restarting the struck node in between (scripts/cluster.sh restart); one aggregate report over them, each run's under run-NN/.", DefaultValueFactory = _ => 1 };
+        command.Add(repeat);
+        Positive(repeat);
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => parse.GetValue(repeat) is var n && n > 1
+                ? new RepeatedGatewayDrill(context, load.Read(parse), n).RunAsync(token)
+                : new GatewayDrill(context, load.Read(parse), pause: null).RunAsync(token),
+            token));
         return command;
     }
 

@@ -108,6 +108,34 @@ internal static class ReportWriter
         return md.ToString();
     }
 
+    public static string Markdown(RepeatedDrillReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, $"Drill: {report.Scenario}, {report.Runs.Count} runs", report.Header);
+        md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}** ({report.PassedRuns} of {report.Runs.Count} runs passed; {report.FalseSuspicions} false suspicions; {report.LostTotal} lost; {report.DuplicatesTotal} duplicates)").AppendLine();
+        md.AppendLine("| figure (ms) | min | p50 | p95 | p99 | max | runs | DESIGN target |").AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        DistributionRow(md, "TTD, strike -> suspected", report.TtdMs, "<= 1000");
+        DistributionRow(md, "TTR, strike -> first task accepted by the new primary", report.TtrMs, "p50 <= 1500, p99 <= 3000");
+        DistributionRow(md, "longest gap between acknowledgements", report.UnavailableMs, "");
+        md.AppendLine().AppendLine("## Runs").AppendLine().AppendLine("| run | struck | result | TTD ms | TTR ms | gap ms | false suspicion | acknowledged | lost | duplicates |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var run in report.Runs)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| [{run.Run}]({run.Directory}/report.md) | {run.StruckNode} | {(run.Passed ? "PASS" : "FAIL")} | {Format(run.TtdMs)} | {Format(run.TtrMs)} | {Format(run.UnavailableMs)} | {(run.FalseSuspicion ? "yes" : "no")} | {run.Acknowledged} | {run.Lost} | {run.Duplicates} |");
+        }
+
+        md.AppendLine().AppendLine("## Timelines").AppendLine();
+        foreach (var run in report.Runs)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"Run {run.Run}:").AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![run {run.Run}]({run.Directory}/timeline.png)").AppendLine();
+        }
+
+        return md.ToString();
+    }
+
+    public static void DistributionRow(StringBuilder md, string figure, Distribution distribution, string target) =>
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {figure} | {Format(distribution.Min)} | {Format(distribution.P50)} | {Format(distribution.P95)} | {Format(distribution.P99)} | {Format(distribution.Max)} | {distribution.Count} | {target} |");
+
     public static string Format(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("0.##", CultureInfo.InvariantCulture) : "n/a";
 
     public static string Latency(LatencySummary latency) => $"{Format(latency.P50)} / {Format(latency.P95)} / {Format(latency.P99)}";

@@ -29,7 +29,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
     }
 
     /// <summary>One drill: strike the primary under load, watch the takeover, drain, and write the report into <paramref name="directory"/>.</summary>
-    public async Task<GatewayRun> RunOnceAsync(string directory, CancellationToken cancellationToken)
+    public async Task<GatewayRunRecord> RunOnceAsync(string directory, CancellationToken cancellationToken)
     {
         var env = context.Env;
         if (env.Gateways.Count < 2)
@@ -112,7 +112,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
         };
 
         await run.WriteAsync(directory, report, submissions, $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", cancellationToken);
-        return new GatewayRun(report, run.Timeline(submissions), [.. run.Markers], victim);
+        return new GatewayRunRecord(report, run.Timeline(submissions), [.. run.Markers], victim);
     }
 
     /// <summary>Epochs rise one holder at a time: every failover event has its own, higher epoch, and the lease holds the last.</summary>
@@ -271,6 +271,3 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
         return values;
     }
 }
-
-/// <summary>One gateway drill as the repeated drill aggregates it: its report, its timeline, its moments, and the node it struck.</summary>
-internal sealed record GatewayRun(DrillReport Report, Timeline Timeline, IReadOnlyList<Marker> Markers, string StruckNode);

@@ -29,6 +29,21 @@ internal static class Summary
         Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]");
     }
 
+    public static void Print(DrillContext context, RepeatedDrillReport report)
+    {
+        var table = new Table().Title($"{report.Scenario} x{report.Runs.Count} ({report.Storage})").AddColumns("figure", "min / p50 / p95 / p99 / max");
+        Add(table, "TTD ms", Spread(report.TtdMs));
+        Add(table, "TTR ms", Spread(report.TtrMs));
+        Add(table, "longest gap ms", Spread(report.UnavailableMs));
+        Add(table, "runs passed / false suspicions", $"{report.PassedRuns} of {report.Runs.Count} / {report.FalseSuspicions}");
+        Add(table, "lost / duplicates (total)", $"{report.LostTotal} / {report.DuplicatesTotal}");
+        context.Console.Write(table);
+        Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]");
+    }
+
+    public static string Spread(Analysis.Distribution d) =>
+        $"{ReportWriter.Format(d.Min)} / {ReportWriter.Format(d.P50)} / {ReportWriter.Format(d.P95)} / {ReportWriter.Format(d.P99)} / {ReportWriter.Format(d.Max)}";
+
     public static void Print(DrillContext context, BenchReport report)
     {
         var table = new Table().Title($"bench ({report.Storage})").AddColumns("figure", "target", "measured", "met");
