@@ -71,25 +71,32 @@ internal static class DrillCommands
 
     private static Command BenchCommand()
     {
-        var command = new Command("bench", "Throughput and latency: gateway vs straight to a worker, paced latency, raw Hangfire enqueue, end to end; reports them against DESIGN's targets.");
+        var command = new Command("bench", "Throughput and latency: gateway vs straight to the workers, paced latency both ways, raw Hangfire enqueue, an idle cluster's CPU and statements, end to end with CPU and database work per task; reports them against DESIGN's targets.");
         var common = Common(command, "bench");
         var duration = DurationOption("--duration", "How long each timed phase runs.", TimeSpan.FromSeconds(20));
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent callers in the closed-loop phases.", DefaultValueFactory = _ => 16 };
-        var tasks = new Option<int>("--e2e-tasks") { Description = "Tasks submitted in the end-to-end phase.", DefaultValueFactory = _ => 1000 };
-        var rate = new Option<double>("--paced-rate") { Description = "Rate of the paced latency phase (DESIGN's latency target is at 200/s).", DefaultValueFactory = _ => 200 };
-        var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute.", TimeSpan.FromSeconds(180));
+        var tasks = new Option<int>("--e2e-tasks") { Description = "Tasks submitted in the end-to-end phase.", DefaultValueFactory = _ => 20_000 };
+        var rate = new Option<double>("--paced-rate") { Description = "Rate of the paced latency phases, through the gateway and straight to the workers (DESIGN's latency target is at 200/s).", DefaultValueFactory = _ => 200 };
+        var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute (the end-to-end phase's submissions too).", TimeSpan.FromMinutes(10));
+        var idle = DurationOption("--idle", "How long the idle phase lasts (nothing submitted; CPU and statements of the cluster's own background).", TimeSpan.FromSeconds(30));
+        var runs = new Option<int>("--runs") { Description = "Repeat the whole bench; the report gives each run (under run-NN/) and the median.", DefaultValueFactory = _ => 1 };
         command.Add(duration);
         command.Add(concurrency);
         command.Add(tasks);
         command.Add(rate);
         command.Add(drain);
+        command.Add(idle);
+        command.Add(runs);
         Positive(concurrency);
         Positive(tasks);
         Positive(rate);
+        Positive(runs);
         command.SetAction((parse, token) => RunAsync(
             parse,
             common,
-            context => new BenchRun(context, new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain))).RunAsync(token),
+            context => new BenchRun(
+                context,
+                new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain), parse.GetValue(idle), parse.GetValue(runs))).RunAsync(token),
             token));
         return command;
     }

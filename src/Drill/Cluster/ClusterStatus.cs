@@ -17,7 +17,7 @@ internal sealed class ClusterStatus(ClusterEnv env, ClusterApi api)
         Uri? primary = null;
         foreach (var member in env.Members)
         {
-            var pid = await PidAsync(member.Name, cancellationToken);
+            var pid = await new NodeSignals(env).FindPidAsync(member.Name, cancellationToken);
             var up = pid is { } p && await NodeSignals.IsNodeProcessAsync(p, cancellationToken);
             var role = "-";
             if (up)
@@ -78,19 +78,6 @@ internal sealed class ClusterStatus(ClusterEnv env, ClusterApi api)
 
     private static string Row(string node, string pid, string state, string url, string role) =>
         $"{node,-6} {pid,-8} {state,-5} {url,-23} {role}";
-
-    private async Task<int?> PidAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var text = await File.ReadAllTextAsync(env.PidFile(name), cancellationToken);
-            return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
 
     private async Task<string> GatewayRoleAsync(Uri url, CancellationToken cancellationToken) =>
         await api.HealthAsync(url, "primary", TimeSpan.FromSeconds(2), cancellationToken) switch

@@ -19,6 +19,10 @@ internal static class ReportWriter
 
     public static string ToJson<T>(T report) => JsonSerializer.Serialize(report, Json);
 
+    public static System.Text.Json.Nodes.JsonNode ToJsonNode<T>(T report) => JsonSerializer.SerializeToNode(report, Json)!;
+
+    public static T FromJsonNode<T>(System.Text.Json.Nodes.JsonNode node) => node.Deserialize<T>(Json) ?? throw new JsonException($"null where a {typeof(T).Name} was expected");
+
     public static async Task WriteAsync<T>(string directory, T report, string markdown, Timeline timeline, string chartTitle, IReadOnlyList<Marker> markers, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
@@ -88,7 +92,7 @@ internal static class ReportWriter
     public static string Markdown(BenchReport report)
     {
         var md = new StringBuilder();
-        Heading(md, "Bench", report.Header);
+        Heading(md, report.Runs is { } runs ? $"Bench, median of {runs.Count} runs" : "Bench", report.Header);
         md.AppendLine("## Against DESIGN's targets").AppendLine().AppendLine("| figure | target | measured | met |").AppendLine("| --- | --- | --- | --- |");
         foreach (var target in report.Targets)
         {
@@ -97,14 +101,34 @@ internal static class ReportWriter
 
         md.AppendLine().AppendLine("## Figures").AppendLine().AppendLine("| phase | tasks/s | errors | latency p50 / p95 / p99 (ms) |").AppendLine("| --- | --- | --- | --- |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (a) gateway, POST /tasks | {Format(report.GatewayTasksPerS)} | {report.GatewayErrors} | {Latency(report.GatewayLatencyMs)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| (b) straight to a worker, POST /internal/tasks | {Format(report.DirectWorkerTasksPerS)} | {report.DirectWorkerErrors} | {Latency(report.DirectWorkerLatencyMs)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s through the client | {Format(report.PacedAchievedPerS)} | {report.PacedErrors} | {Latency(report.PacedLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (b) straight to the workers, POST /internal/tasks round-robin | {Format(report.DirectWorkerTasksPerS)} | {report.DirectWorkerErrors} | {Latency(report.DirectWorkerLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s through the gateway | {Format(report.PacedAchievedPerS)} | {report.PacedErrors} | {Latency(report.PacedGatewayLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s straight to the workers | | {report.PacedDirectErrors} | {Latency(report.PacedDirectLatencyMs)} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (c) raw Hangfire enqueue, same database | {Format(report.RawHangfireEnqueuePerS)} | {report.RawHangfireErrors} | |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (d) end to end, submit -> Succeeded ({report.EndToEndSucceeded}/{report.EndToEndTasks}) | {Format(report.EndToEndTasksPerS)} | {report.EndToEndTasks - report.EndToEndSucceeded} | {Latency(report.EndToEndLatencyMs)} |");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x.");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the paced client's failed attempts: {Reasons(report.FailedAttempts)}.");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits; net of the idle cluster's background ({Format(report.BackgroundStatementsPerS)} statements/s, {Format(report.BackgroundCommitsPerS)} commits/s): {Format(report.NetStatementsPerTask)} statements, {Format(report.NetCommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}. DESIGN's reference for Hangfire alone on PostgreSQL: ~51-62 statements and ~25-29 commits per job.");
-        Footer(md, report.Notes, []);
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x; direct phases over {string.Join(", ", report.DirectWorkers)}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Idle for {Format(report.IdleS)} s: {Format(report.IdleCpuPercent)}% of {report.Machine.Cores} cores ({Roles(report.IdleCpuPercentByRole, "%")}), {Format(report.IdleStatementsPerS)} statements/s.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"CPU per task, end to end: {Roles(report.CpuMsPerTask, " ms")}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the client's failed attempts: {Reasons(report.FailedAttempts)}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase, read {Format(report.StatsReadAfterS)} s after its last task: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits, {Format(report.WriteTransactionsPerTask)} writing transactions; net of the idle cluster's background ({Format(report.BackgroundStatementsPerS)} statements/s, {Format(report.BackgroundCommitsPerS)} commits/s): {Format(report.NetStatementsPerTask)} statements, {Format(report.NetCommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}. DESIGN's reference for Hangfire alone on PostgreSQL: ~51-62 statements and ~25-29 commits per job.");
+        if (report.Runs is { } each)
+        {
+            md.AppendLine().AppendLine("## Runs").AppendLine().AppendLine("| run | end to end tasks/s | gateway / direct tasks/s | paced p99 gateway / direct (ms) | idle CPU % | statements / commits per task |")
+                .AppendLine("| --- | --- | --- | --- | --- | --- |");
+            for (var i = 0; i < each.Count; i++)
+            {
+                var run = each[i];
+                var directory = Bench.BenchRun.RunDirectory(i + 1);
+                md.AppendLine(CultureInfo.InvariantCulture, $"| [{i + 1}]({directory}/report.md) | {Format(run.EndToEndTasksPerS)} | {Format(run.GatewayTasksPerS)} / {Format(run.DirectWorkerTasksPerS)} | {Format(run.PacedGatewayLatencyMs.P99)} / {Format(run.PacedDirectLatencyMs.P99)} | {Format(run.IdleCpuPercent)} | {Format(run.StatementsPerTask)} / {Format(run.CommitsPerTask)} |");
+            }
+
+            Footer(md, report.Notes, [], [.. Enumerable.Range(1, each.Count).Select(i => $"{Bench.BenchRun.RunDirectory(i)}/timeline.png")]);
+        }
+        else
+        {
+            Footer(md, report.Notes, []);
+        }
+
         return md.ToString();
     }
 
@@ -153,7 +177,7 @@ internal static class ReportWriter
             .AppendLine();
     }
 
-    private static void Footer(StringBuilder md, IReadOnlyList<string> notes, IReadOnlyList<string> extra)
+    private static void Footer(StringBuilder md, IReadOnlyList<string> notes, IReadOnlyList<string> extra, IReadOnlyList<string>? timelines = null)
     {
         if (notes.Count + extra.Count > 0)
         {
@@ -164,8 +188,14 @@ internal static class ReportWriter
             }
         }
 
-        md.AppendLine().AppendLine("![timeline](timeline.png)");
+        foreach (var timeline in timelines ?? ["timeline.png"])
+        {
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![timeline]({timeline})");
+        }
     }
+
+    private static string Roles(IReadOnlyDictionary<string, double> byRole, string unit) =>
+        byRole.Count == 0 ? "n/a" : string.Join(", ", byRole.Select(r => $"{r.Key} {Format(r.Value)}{unit}"));
 
     private static string Reasons(IReadOnlyDictionary<string, int> reasons) =>
         reasons.Count == 0 ? "none" : string.Join(", ", reasons.Select(r => $"{r.Key} x{r.Value}"));
