@@ -214,6 +214,9 @@ start_node() {
   if [ "$FAULTS" = 1 ]; then settings+=(Faults__Enabled=true); fi
   if [ "$role" != Worker ]; then
     settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__AdminKeys__0=$ADMIN_KEY")
+  elif [ "$FAULTS" = 1 ]; then
+    # POST /admin/faults asks for the admin key, on workers too.
+    settings+=("Auth__AdminKeys__0=$ADMIN_KEY")
   fi
   printf '=== %s: %s (%s) at %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$name" "$role" "$url" >>"$log"
   setsid env "${settings[@]}" dotnet "$app_dir/TaskServer.Host.dll" --urls "$url" </dev/null >>"$log" 2>&1 &

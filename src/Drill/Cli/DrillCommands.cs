@@ -25,6 +25,7 @@ internal static class DrillCommands
         root.Add(KillWorker());
         root.Add(PausePrimary());
         root.Add(BenchCommand());
+        root.Add(ExperimentCommand());
         root.Add(ClusterCommand());
         return root;
     }
@@ -100,6 +101,51 @@ internal static class DrillCommands
             token));
         return command;
     }
+
+    private static Command ExperimentCommand()
+    {
+        var command = new Command("experiment", "The fault-tolerance experiment: under a steady load, each phase (baseline, crash-worker, crash-primary, pause-primary, latency, intermittent, incorrect, database-restart, partition-primary) strikes N times; TTD and TTR per phase from the cluster's own records, load figures, lost and repeated side effects. Writes report.json, report.md and report.html.");
+        var common = Common(command, "experiment");
+        var repeat = new Option<int>("--repeat") { Description = "Repetitions of each fault phase (the baseline runs once); the struck node is restored in between.", DefaultValueFactory = _ => 5 };
+        var phases = new Option<string[]>("--phases") { Description = "The phases to run, in the experiment's order whatever the order given (all by default).", AllowMultipleArgumentsPerToken = true };
+        var rate = new Option<double>("--rate") { Description = "Submissions per second of the steady load.", DefaultValueFactory = _ => 50 };
+        var before = DurationOption("--before", "Load before each strike (the baseline recovery is measured against).", TimeSpan.FromSeconds(3));
+        var window = DurationOption("--window", "Load after each strike: the time the cluster has to detect and recover.", TimeSpan.FromSeconds(20));
+        var drain = DurationOption("--drain-timeout", "How long to wait for every acknowledged task of a repetition to be final; what is not by then is lost.", TimeSpan.FromSeconds(60));
+        foreach (var option in new Option[] { repeat, phases, rate, before, window, drain })
+        {
+            command.Add(option);
+        }
+
+        Positive(repeat);
+        Positive(rate);
+        phases.Validators.Add(result =>
+        {
+            var unknown = Names(result.GetValueOrDefault<string[]>()).Where(n => Experiment.Phase.All.All(p => p.Name != n)).ToList();
+            if (unknown.Count > 0)
+            {
+                result.AddError($"--phases: unknown {string.Join(", ", unknown)}; the phases are {string.Join(", ", Experiment.Phase.All.Select(p => p.Name))}.");
+            }
+        });
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => new Experiment.ExperimentRun(
+                context,
+                new Experiment.ExperimentSettings(
+                    Experiment.Phase.Select(Names(parse.GetValue(phases))),
+                    parse.GetValue(repeat),
+                    parse.GetValue(rate),
+                    parse.GetValue(before),
+                    parse.GetValue(window),
+                    parse.GetValue(drain))).RunAsync(token),
+            token));
+        return command;
+    }
+
+    /// <summary>Phase names as given: several arguments, comma-separated lists, or both.</summary>
+    private static List<string> Names(string[]? values) =>
+        [.. (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     private static Command ClusterCommand()
     {

@@ -9,6 +9,9 @@ internal enum Signal
     /// <summary>As when a machine dies: no chance to clean up.</summary>
     Kill = 9,
 
+    /// <summary>A graceful stop.</summary>
+    Terminate = 15,
+
     /// <summary>Resumes a stopped process.</summary>
     Continue = 18,
 

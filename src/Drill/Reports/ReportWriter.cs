@@ -157,6 +157,39 @@ internal static class ReportWriter
         return md.ToString();
     }
 
+    public static string Markdown(ExperimentReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, "Fault-tolerance experiment", report.ExperimentInfo);
+        var s = report.Summary;
+        md.AppendLine(CultureInfo.InvariantCulture, $"{s.Phases} phases, {s.Repetitions} repetitions: mean TTD {Format(s.AvgTtdMs)} ms, mean TTR {Format(s.AvgTtrMs)} ms, worst p95 latency {Format(s.MaxP95Ms)} ms, lowest success rate {Format(s.MinSuccessRate)}; {s.LostTotal} acknowledged tasks lost, {s.RepeatedSideEffectsTotal} side effects repeated by one attempt. Charts: [report.html](report.html).").AppendLine();
+        md.AppendLine("| phase | fault | TTD ms min / p50 / p95 / p99 / max | TTR ms min / p50 / p95 / p99 / max | rps | avg / p95 / p99 latency ms | success | lost | duplicates | incorrect |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var p in report.Results)
+        {
+            var load = p.LoadTestResult;
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Phase} | {p.Fault} | {Spread(p.TtdMs)} | {Spread(p.TtrMs)} | {Format(load.Rps)} | {Format(load.AvgLatencyMs)} / {Format(load.P95LatencyMs)} / {Format(load.P99LatencyMs)} | {Format(load.SuccessRate)} | {p.Lost} | {p.Duplicates} | {p.IncorrectResults} |");
+        }
+
+        md.AppendLine().AppendLine("TTD is read from the cluster's own records: " + string.Join("; ", report.Results.Select(p => $"{p.Phase}: {p.Detection}")) + ". TTR is strike -> service as before: of the submissions sent in a 2 s window, 95% acknowledged and finished right no slower than the baseline allows, none failed.");
+        foreach (var p in report.Results)
+        {
+            var notes = p.Notes.Concat(p.Repetitions.SelectMany(r => r.Notes.Select(n => $"#{r.Number}: {n}"))).ToList();
+            if (notes.Count > 0)
+            {
+                md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"## {p.Phase}").AppendLine();
+                foreach (var note in notes)
+                {
+                    md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+                }
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Spread(Distribution d) => $"{Format(d.Min)} / {Format(d.P50)} / {Format(d.P95)} / {Format(d.P99)} / {Format(d.Max)}";
+
     public static void DistributionRow(StringBuilder md, string figure, Distribution distribution, string target) =>
         md.AppendLine(CultureInfo.InvariantCulture, $"| {figure} | {Format(distribution.Min)} | {Format(distribution.P50)} | {Format(distribution.P95)} | {Format(distribution.P99)} | {Format(distribution.Max)} | {distribution.Count} | {target} |");
 
