@@ -28,14 +28,17 @@ internal sealed record LoadTestResult(double? Rps, double? AvgLatencyMs, double?
 /// submissions sent in a window of <see cref="RecoveryCriteria.WindowMs"/>, at least
 /// <see cref="RecoveryCriteria.ServedShare"/> were acknowledged no slower than the baseline allows, finished
 /// correctly no slower than the baseline allows, and none failed. The baseline is the submissions sent before
-/// the strike: a submission is prompt when its latency is within max(2 x baseline p99, baseline p99 + 50 ms).
-/// The first window start (from the strike, in steps) that meets this is the recovery.
+/// the strike, less the first <see cref="RecoveryCriteria.WarmUpMs"/> (connections opening): a submission is
+/// prompt when its latency is within max(2 x baseline p95, baseline p95 + 50 ms). The first window start (from
+/// the strike, in steps) that meets this is the recovery.
 /// </summary>
 internal static class Recovery
 {
     public static double? TimeToRecover(IReadOnlyList<Submission> submissions, IReadOnlyDictionary<Guid, Outcome> outcomes, double strikeMs, RecoveryCriteria criteria)
     {
-        var baseline = submissions.Where(s => s.SentMs < strikeMs && s.Acknowledged).ToList();
+        var before = submissions.Where(s => s.SentMs < strikeMs && s.Acknowledged).ToList();
+        var warm = before.Where(s => s.SentMs >= criteria.WarmUpMs).ToList();
+        var baseline = warm.Count > 0 ? warm : before;
         if (baseline.Count == 0)
         {
             return null;
@@ -67,8 +70,8 @@ internal static class Recovery
 
     private static double Limit(IEnumerable<double> baseline)
     {
-        var p99 = Percentiles.Of([.. baseline.Order()], 99) ?? 0;
-        return Math.Max(2 * p99, p99 + 50);
+        var p95 = Percentiles.Of([.. baseline.Order()], 95) ?? 0;
+        return Math.Max(2 * p95, p95 + 50);
     }
 
     private static bool Served(Submission s, IReadOnlyDictionary<Guid, Outcome> outcomes, double ackLimit, double finishLimit) =>
@@ -82,4 +85,5 @@ internal static class Recovery
 /// <param name="WindowMs">How long service must hold to count as recovered.</param>
 /// <param name="StepMs">The resolution of the recovery time.</param>
 /// <param name="ServedShare">The share of the window's submissions that must be served promptly and right.</param>
-internal sealed record RecoveryCriteria(double WindowMs = 2000, double StepMs = 50, double ServedShare = 0.95);
+/// <param name="WarmUpMs">The start of the run left out of the baseline: the first submissions open the connections.</param>
+internal sealed record RecoveryCriteria(double WindowMs = 2000, double StepMs = 50, double ServedShare = 0.98, double WarmUpMs = 1000);

@@ -120,9 +120,14 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
             return $"needs PostgreSQL; this cluster runs on {context.Env.StorageProvider}";
         }
 
-        if (phase.Detection is Detection.WorkerOutOfRotation or Detection.WorkerQuarantined && Worker() is null)
+        if (phase.Name == "crash-worker" && Worker() is null)
         {
             return "the cluster file lists no worker-only node to strike";
+        }
+
+        if (phase.NeedsFaultEndpoint && await FaultTargetAsync(cancellationToken) is null)
+        {
+            return "no worker takes POST /admin/faults with the admin key";
         }
 
         if (phase.Name == "partition-primary")
@@ -140,13 +145,33 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
 
     private ClusterMember? Worker() => context.Env.Members.FirstOrDefault(m => !m.IsGateway);
 
+    /// <summary>
+    /// The node a worker fault goes to: a worker-only node if it takes POST /admin/faults, otherwise a backup
+    /// gateway that also runs a worker (standalone): a worker-only node knows no admin key, which the fault
+    /// endpoint asks for.
+    /// </summary>
+    private async Task<ClusterMember?> FaultTargetAsync(CancellationToken cancellationToken)
+    {
+        var (primary, _) = await context.Api.FindPrimaryAsync(cancellationToken);
+        var candidates = context.Env.Members.Where(m => !m.IsGateway).Concat(context.Env.Members.Where(m => m.IsGateway && m.Url != primary));
+        foreach (var member in candidates)
+        {
+            if (await faults.AcceptsAsync(member.Url, cancellationToken))
+            {
+                return member;
+            }
+        }
+
+        return null;
+    }
+
     private async Task<(Repetition Repetition, IReadOnlyList<Submission> Submissions, Dictionary<Guid, Outcome> Outcomes, double DurationMs)> RepetitionAsync(
         Phase phase, int number, CancellationToken cancellationToken)
     {
         var (primaryUrl, view) = await context.Api.FindPrimaryAsync(cancellationToken);
         var epochBefore = view.Lease?.Epoch ?? 0;
         var primaryName = NodeSignals.NameOf(view.Self.Id);
-        var worker = Worker();
+        var worker = phase.NeedsFaultEndpoint ? await FaultTargetAsync(cancellationToken) : Worker();
         var workerId = worker is null ? null : view.Nodes.FirstOrDefault(n => n.Live && NodeSignals.NameOf(n.Id) == worker.Name)?.Id;
         var struck = phase.Detection switch
         {
@@ -189,6 +214,10 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
         var drained = await run.DrainAsync(submissions, strikeMs, disrupted, settings.DrainTimeout, cancellationToken);
         var outcomes = Outcomes(drained.Tasks.Values, clock);
         var notes = new List<string>(run.Notes);
+        if (phase.NeedsFaultEndpoint && worker is { IsGateway: true })
+        {
+            notes.Add($"The fault went to {worker.Name}, a backup that also runs a worker: the worker-only nodes take no admin key, which POST /admin/faults asks for.");
+        }
 
         double? detectedMs = strikeMs is { } at ? await DetectedAsync(phase, at, epochBefore, workerId, snapshots, run, notes, cancellationToken) : null;
         var ttr = strikeMs is { } s ? Recovery.TimeToRecover(submissions, outcomes, s, new RecoveryCriteria()) : null;
@@ -401,7 +430,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
         }
     }
 
-    /// <summary>Until one gateway is primary, the others backups, every node answers, and every worker is routed again; then a settle.</summary>
+    /// <summary>Until one gateway is primary, the others backups, and every node is live and routed again; then a settle.</summary>
     private async Task WaitUntilWholeAsync(CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -444,8 +473,9 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
             return false;
         }
 
+        // Standalone nodes run a worker too: every node must be live and routed again, none quarantined.
         var (_, view) = await context.Api.FindPrimaryAsync(cancellationToken);
-        return env.Members.Where(m => !m.IsGateway).All(m => view.Nodes.Any(n => NodeSignals.NameOf(n.Id) == m.Name && n.Live && n.Routed != false && n.Quarantined != true));
+        return env.Members.All(m => view.Nodes.Any(n => NodeSignals.NameOf(n.Id) == m.Name && n.Live && n.Routed != false && n.Quarantined != true));
     }
 
     private static Dictionary<Guid, Outcome> Outcomes(IEnumerable<TaskInfo> tasks, RunClock clock) =>

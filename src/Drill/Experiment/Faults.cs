@@ -36,6 +36,24 @@ internal sealed class Faults(ClusterEnv env, HttpClient http)
         }
     }
 
+    /// <summary>Whether the node takes POST /admin/faults with the admin key (GET answers 200): it must have faults on and know the key.</summary>
+    public async Task<bool> AcceptsAsync(Uri node, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(node, "admin/faults"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.AdminKey);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether the node's PostgreSQL role exists (cluster.sh up of this build creates one per node).</summary>
     public async Task<bool> HasRoleAsync(string node, CancellationToken cancellationToken)
     {

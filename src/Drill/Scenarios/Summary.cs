@@ -38,7 +38,7 @@ internal static class Summary
         Add(table, "runs passed / false suspicions", $"{report.PassedRuns} of {report.Runs.Count} / {report.FalseSuspicions}");
         Add(table, "lost / duplicates (total)", $"{report.LostTotal} / {report.DuplicatesTotal}");
         context.Console.Write(table);
-        Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]");
+        Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]", "report.json, report.md; each run's under run-NN/");
     }
 
     public static string Spread(Analysis.Distribution d) =>
@@ -57,11 +57,11 @@ internal static class Summary
         }
 
         context.Console.Write(table);
-        Verdict(context, "[green]completed[/]");
+        Verdict(context, "[green]completed[/]", report.Runs is null ? "report.json, report.md, timeline.png" : "report.json, report.md; each run's under run-NN/");
     }
 
     private static void Add(Table table, string figure, string value) => table.AddRow(Markup.Escape(figure), Markup.Escape(value));
 
-    private static void Verdict(DrillContext context, string verdict) =>
-        context.Console.MarkupLine($"{verdict}: report in [blue]{Markup.Escape(context.ReportDirectory)}[/] (report.json, report.md, timeline.png)");
+    private static void Verdict(DrillContext context, string verdict, string files = "report.json, report.md, timeline.png") =>
+        context.Console.MarkupLine($"{verdict}: report in [blue]{Markup.Escape(context.ReportDirectory)}[/] ({Markup.Escape(files)})");
 }
