@@ -245,16 +245,7 @@ is_primary() { [ "$(http_code "$1/health/primary")" = 200 ]; }
 
 is_live() { [ "$(http_code "$1/health/live")" = 200 ]; }
 
-healthy_workers() {
-  python3 - "$(curl -s --max-time 2 "$1/health/ready" || true)" <<'PY'
-import json, sys
-try:
-    checks = json.loads(sys.argv[1]).get("checks", [])
-except ValueError:
-    checks = []
-print(next(((c.get("data") or {}).get("healthy", 0) for c in checks if c.get("name") == "workers"), 0))
-PY
-}
+healthy_workers() { dotnet "$drill_dll" cluster healthy-workers --cluster "$env_file" --gateway "$1" 2>/dev/null || echo 0; }
 
 # At least, not exactly: a node restarted seconds ago still counts under its old identity until that heartbeat ages out.
 has_workers() { [ "$(healthy_workers "$1")" -ge "$2" ]; }
@@ -295,7 +286,6 @@ cmd_up() {
   fi
   need dotnet "install the .NET 10 SDK"
   need curl "apt-get install curl"
-  need python3 "apt-get install python3"
   if [ "$storage" = mongo ]; then
     command -v mongod >/dev/null || die "mongod is not installed (not on PATH); install MongoDB, or use --storage postgres"
     need mongosh "the MongoDB shell, needed to initiate the replica set"
@@ -315,6 +305,7 @@ cmd_up() {
   trap abort_up EXIT
 
   build_host
+  build_drill
   if [ "$storage" = postgres ]; then start_postgres; else start_mongo; fi
   API_KEY=$(existing_secret API_KEY)
   ADMIN_KEY=$(existing_secret ADMIN_KEY)
@@ -376,18 +367,21 @@ cmd_down() {
   echo "Stopped ${#pids[@]} node(s) and the database; logs are in $logs_dir."
 }
 
-# The drill CLI reads .cluster/env and GET /cluster for status: one parser of both, in C#.
-drill() {
-  local dll=$root/src/Drill/bin/Release/net10.0/taskserver-drill.dll changed=""
-  if [ -f "$dll" ]; then
-    changed=$(find "$root/src/Drill" "$root/src/Client" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$dll" -print -quit)
+# The drill CLI reads .cluster/env, GET /cluster and /health/ready for `up` and `status`: one parser of each, in C#.
+drill_dll=$root/src/Drill/bin/Release/net10.0/taskserver-drill.dll
+
+build_drill() {
+  local changed=""
+  if [ -f "$drill_dll" ]; then
+    changed=$(find "$root/src/Drill" "$root/src/Client" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$drill_dll" -print -quit)
   fi
-  if [ ! -f "$dll" ] || [ -n "$changed" ]; then
+  if [ ! -f "$drill_dll" ] || [ -n "$changed" ]; then
     echo "Building the drill CLI (dotnet build src/Drill -c Release)..." >&2
     dotnet build "$root/src/Drill" -c Release --nologo -v quiet --disable-build-servers >&2
   fi
-  dotnet "$dll" "$@"
 }
+
+drill() { build_drill && dotnet "$drill_dll" "$@"; }
 
 cmd_status() {
   [ -f "$env_file" ] || die "no $env_file: run scripts/cluster.sh up first"

@@ -171,6 +171,15 @@ public sealed class ClusterEnvTests
     }
 
     [Theory]
+    [InlineData("""{"status":"Healthy","checks":[{"name":"storage","data":{}},{"name":"workers","data":{"healthy":3,"known":4}}]}""", 3)]
+    [InlineData("""{"status":"Unhealthy","checks":[{"name":"workers","data":{"healthy":0,"known":0}}]}""", 0)]
+    [InlineData("""{"status":"Healthy","checks":[{"name":"storage"}]}""", 0)]
+    [InlineData("""{"status":"Healthy"}""", 0)]
+    [InlineData("[]", 0)]
+    public void Healthy_workers_are_read_from_the_ready_checks(string body, int healthy) =>
+        Assert.Equal(healthy, ClusterApi.HealthyWorkers(System.Text.Json.JsonDocument.Parse(body).RootElement));
+
+    [Theory]
     [InlineData("alpha-3fa2c1", "alpha")]
     [InlineData("w12-0a0b0c", "w12")]
     [InlineData("my-node-3fa2c1", "my-node")]

@@ -150,26 +150,62 @@ internal static class DrillCommands
     private static Command ClusterCommand()
     {
         var status = new Command("status", "Each node of the cluster file with its process and role, then the lease, the registry and the last change of primary (scripts/cluster.sh status runs this).");
-        var cluster = new Option<string>("--cluster") { Description = "The cluster's env file (scripts/cluster.sh up writes it).", DefaultValueFactory = _ => ".cluster/env" };
-        status.Add(cluster);
-        status.SetAction(async (parse, token) =>
+        var statusCluster = ClusterFileOption();
+        status.Add(statusCluster);
+        status.SetAction((parse, token) => ClusterActionAsync(parse.GetValue(statusCluster)!, async (env, api) =>
         {
-            try
+            Console.Write(await new ClusterStatus(env, api).RenderAsync(token));
+            return 0;
+        }, token));
+
+        var workers = new Command("healthy-workers", "How many workers a gateway's balancer routes to, from its /health/ready (0 when it does not answer); scripts/cluster.sh up waits on it.");
+        var workersCluster = ClusterFileOption();
+        var gateway = new Option<Uri>("--gateway")
+        {
+            Description = "The gateway to ask (http://host:port).",
+            Required = true,
+            CustomParser = result =>
             {
-                var env = await ClusterEnv.LoadAsync(parse.GetValue(cluster)!, token);
-                using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
-                Console.Write(await new ClusterStatus(env, new ClusterApi(http, env)).RenderAsync(token));
-                return 0;
-            }
-            catch (Exception e) when (e is ClusterEnvException or DrillException)
-            {
-                await Console.Error.WriteLineAsync("cluster status: " + e.Message);
-                return CouldNotRun;
-            }
-        });
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps))
+                {
+                    return url;
+                }
+
+                result.AddError($"--gateway: '{text}' is not an http(s) URL.");
+                return null;
+            },
+        };
+        workers.Add(workersCluster);
+        workers.Add(gateway);
+        workers.SetAction((parse, token) => ClusterActionAsync(parse.GetValue(workersCluster)!, async (_, api) =>
+        {
+            Console.WriteLine(await api.HealthyWorkersAsync(parse.GetValue(gateway)!, token));
+            return 0;
+        }, token));
+
         var command = new Command("cluster", "The local cluster as scripts/cluster.sh describes it.");
         command.Add(status);
+        command.Add(workers);
         return command;
+    }
+
+    private static Option<string> ClusterFileOption() =>
+        new("--cluster") { Description = "The cluster's env file (scripts/cluster.sh up writes it).", DefaultValueFactory = _ => ".cluster/env" };
+
+    private static async Task<int> ClusterActionAsync(string clusterFile, Func<ClusterEnv, ClusterApi, Task<int>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var env = await ClusterEnv.LoadAsync(clusterFile, cancellationToken);
+            using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+            return await action(env, new ClusterApi(http, env));
+        }
+        catch (Exception e) when (e is ClusterEnvException or DrillException)
+        {
+            await Console.Error.WriteLineAsync("cluster: " + e.Message);
+            return CouldNotRun;
+        }
     }
 
     private sealed record CommonOptions(Option<string> Cluster, Option<string> Report);
