@@ -11,20 +11,12 @@ namespace TaskServer.Drill.Bench;
 /// </summary>
 internal sealed class HttpLoad(HttpClient http, RunClock clock)
 {
-    private int sent;
-    private int answered;
-
-    public int Sent => Volatile.Read(ref sent);
-
-    public int Answered => Volatile.Read(ref answered);
-
     /// <param name="request">Builds request number i.</param>
     /// <param name="limit">Stops after this many requests (or at the end of <paramref name="duration"/>).</param>
     public async Task<IReadOnlyList<Submission>> RunAsync(
         Func<int, HttpRequestMessage> request, int concurrency, TimeSpan duration, int limit, CancellationToken cancellationToken)
     {
-        Volatile.Write(ref sent, 0);
-        Volatile.Write(ref answered, 0);
+        var sent = 0;
         var until = clock.NowMs + duration.TotalMilliseconds;
         var callers = Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -38,7 +30,6 @@ internal sealed class HttpLoad(HttpClient http, RunClock clock)
                 }
 
                 records.Add(await SendAsync(index, request(index), cancellationToken, cancellationToken));
-                Interlocked.Increment(ref answered);
             }
 
             return records;
@@ -50,8 +41,6 @@ internal sealed class HttpLoad(HttpClient http, RunClock clock)
     public async Task<IReadOnlyList<Submission>> PacedAsync(
         Func<int, HttpRequestMessage> request, double ratePerSecond, int count, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Volatile.Write(ref sent, 0);
-        Volatile.Write(ref answered, 0);
         var requests = new Task<Submission>[count];
         var origin = clock.NowMs;
         for (var i = 0; i < count; i++)
@@ -62,7 +51,6 @@ internal sealed class HttpLoad(HttpClient http, RunClock clock)
                 await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken);
             }
 
-            Interlocked.Increment(ref sent);
             requests[i] = TimedAsync(i, request(i), timeout, cancellationToken);
         }
 
@@ -73,9 +61,7 @@ internal sealed class HttpLoad(HttpClient http, RunClock clock)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var submission = await SendAsync(index, request, deadline.Token, cancellationToken);
-        Interlocked.Increment(ref answered);
-        return submission;
+        return await SendAsync(index, request, deadline.Token, cancellationToken);
     }
 
     /// <param name="requestToken">Ends this request (its own deadline, or the run's end).</param>
