@@ -2,14 +2,19 @@
 # A local TaskServer cluster without Docker: a throwaway database under .cluster/, two standalone
 # nodes (alpha, the primary, on :5080; beta, the backup, on :5081) and N workers (w1.. on :5090..).
 #   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad] [--tls]
-#   scripts/cluster.sh status
+#                         [--port-base P (5080)] [--db-port P (55440)] [--faults]
+#   scripts/cluster.sh status          (taskserver-drill cluster status)
 #   scripts/cluster.sh restart NAME    start one node again with the same settings (after a drill killed it)
+#   scripts/cluster.sh db stop|start   stop or start the cluster's database alone (the drill's database-restart)
 #   scripts/cluster.sh down            stop the nodes and the database; logs and .cluster/env stay
 # .cluster/env is sourceable and is what clients and the drill CLI read: GATEWAYS (primary first),
-# WORKERS (their internal listeners, :6090..), API_KEY, API_KEY_2 (a second client), ADMIN_KEY,
-# CLUSTER_SECRET, STORAGE_PROVIDER, STORAGE_CONNECTION_STRING, PIDS_DIR, NODES, POLICY, and with --tls
-# CA_CERT (a throwaway CA under .cluster/tls that signed every node's certificate; all URLs are https).
-# Works as root or as a normal user.
+# WORKERS (their internal listeners, client port + 1000), NODES (the gateways' names in GATEWAYS order, then the
+# workers' in WORKERS order), API_KEY, API_KEY_2 (a second client), ADMIN_KEY, CLUSTER_SECRET, STORAGE_PROVIDER,
+# STORAGE_CONNECTION_STRING, PIDS_DIR, POLICY, PORT_BASE, DB_PORT, FAULTS, CLUSTER_SCRIPT, TLS, and with --tls
+# CA_CERT (a throwaway CA under .cluster/tls that signed every node's certificate; all URLs are https). On
+# PostgreSQL each node logs in as the role named after it (alpha, w1, ...), so a drill can cut one node off the
+# database. --faults enables POST /admin/faults on every node (for the drill's experiment). Works as root or as a
+# normal user.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,8 +28,10 @@ logs_dir=$state/logs
 app_dir=$state/app
 build_dir=$root/src/Host/bin/Release/net10.0
 host=127.0.0.1
-pg_port=55440
-mongo_port=55441
+# Another cluster (another checkout) may hold the defaults: `up --port-base/--db-port` move this one.
+PORT_BASE=5080
+DB_PORT=55440
+FAULTS=0
 policies="RoundRobin LeastLoad LeastRequests PowerOfTwoChoices Random FirstAlphabetical"
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -32,7 +39,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null || die "$1 is not on PATH ($2)"; }
 
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -46,9 +53,9 @@ node_role() {
 
 node_port() {
   case $1 in
-    alpha) echo 5080 ;;
-    beta) echo 5081 ;;
-    *) echo $((5089 + ${1#w})) ;;
+    alpha) echo "$PORT_BASE" ;;
+    beta) echo $((PORT_BASE + 1)) ;;
+    *) echo $((PORT_BASE + 9 + ${1#w})) ;;
   esac
 }
 
@@ -120,17 +127,24 @@ build_host() {
 }
 
 start_postgres() {
-  local admin psql_conn="host=$host port=$pg_port user=taskserver dbname=postgres"
+  local admin name psql_conn="host=$host port=$DB_PORT user=taskserver dbname=postgres"
   need psql "the PostgreSQL client, apt-get install postgresql"
-  admin=$("$root/scripts/postgres.sh" start "$state/pg" "$pg_port")
+  admin=$("$root/scripts/postgres.sh" start "$state/pg" "$DB_PORT")
   if [ "$(psql -X "$psql_conn" -tAc "SELECT 1 FROM pg_database WHERE datname = 'taskserver'")" != 1 ]; then
     psql -X -q "$psql_conn" -c "CREATE DATABASE taskserver"
   fi
+  # One role per node (superuser: the first node creates the schema the others use), so that a drill can
+  # refuse one node's logins and end its sessions while the others carry on.
+  for name in ${NODES//,/ }; do
+    psql -X -q "$psql_conn" -c "DO \$\$ BEGIN CREATE ROLE \"$name\" LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN ALTER ROLE \"$name\" LOGIN; END \$\$"
+  done
   STORAGE_PROVIDER=PostgreSql
   STORAGE_CONNECTION_STRING=${admin/Database=postgres/Database=taskserver}
 }
 
-mongo_eval() { mongosh --quiet --host "$host" --port "$mongo_port" --eval "$1" 2>/dev/null; }
+mongo_port() { echo $((DB_PORT + 1)); }
+
+mongo_eval() { mongosh --quiet --host "$host" --port "$(mongo_port)" --eval "$1" 2>/dev/null; }
 
 start_mongo() {
   local dir=$state/mongo deadline
@@ -138,23 +152,23 @@ start_mongo() {
   if ! { [ -f "$dir/mongod.pid" ] && kill -0 "$(cat "$dir/mongod.pid")" 2>/dev/null; }; then
     # A primary killed inside a fenced write leaves its transaction (and the lease document's lock) to the server's
     # reaper: 5 s instead of 60 s bounds how long that can hold a takeover back.
-    mongod --replSet rs0 --bind_ip "$host" --port "$mongo_port" --dbpath "$dir/data" \
+    mongod --replSet rs0 --bind_ip "$host" --port "$(mongo_port)" --dbpath "$dir/data" \
       --setParameter transactionLifetimeLimitSeconds=5 \
       --logpath "$dir/mongod.log" --logappend --pidfilepath "$dir/mongod.pid" --fork >/dev/null
   fi
   deadline=$((SECONDS + 60))
   until [ "$(mongo_eval 'db.runCommand({ ping: 1 }).ok')" = 1 ]; do
-    [ $SECONDS -lt $deadline ] || die "mongod did not answer on port $mongo_port (see $dir/mongod.log)"
+    [ $SECONDS -lt $deadline ] || die "mongod did not answer on port $(mongo_port) (see $dir/mongod.log)"
     sleep 0.5
   done
   # The member's host is the loopback address clients use: the default would be this machine's hostname.
-  mongo_eval "try { rs.status().ok } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: '$host:$mongo_port' }] }).ok }" >/dev/null
+  mongo_eval "try { rs.status().ok } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: '$host:$(mongo_port)' }] }).ok }" >/dev/null
   until [ "$(mongo_eval 'db.hello().isWritablePrimary')" = true ]; do
     [ $SECONDS -lt $deadline ] || die "the replica set rs0 elected no primary (see $dir/mongod.log)"
     sleep 0.5
   done
   STORAGE_PROVIDER=Mongo
-  STORAGE_CONNECTION_STRING="mongodb://$host:$mongo_port/?replicaSet=rs0"
+  STORAGE_CONNECTION_STRING="mongodb://$host:$(mongo_port)/?replicaSet=rs0"
 }
 
 stop_databases() {
@@ -178,6 +192,9 @@ write_env() {
     echo "WORKERS=$WORKERS"
     echo "NODES=$NODES"
     echo "POLICY=$POLICY"
+    echo "PORT_BASE=$PORT_BASE"
+    echo "DB_PORT=$DB_PORT"
+    echo "FAULTS=$FAULTS"
     echo "API_KEY=$API_KEY"
     echo "API_KEY_2=$API_KEY_2"
     echo "ADMIN_KEY=$ADMIN_KEY"
@@ -189,6 +206,7 @@ write_env() {
     echo "HOST_DLL=$(quote "$app_dir/TaskServer.Host.dll")"
     echo "TLS=$TLS"
     if [ "$TLS" = 1 ]; then echo "CA_CERT=$(quote "$CA_CERT")"; fi
+    echo "CLUSTER_SCRIPT=$(quote "$root/scripts/cluster.sh")"
   } >"$tmp"
   chmod 600 "$tmp"
   mv "$tmp" "$env_file"
@@ -205,13 +223,16 @@ start_node() {
   log=$logs_dir/$name.log
   ! port_in_use "$port" || die "port $port, for node $name, is already in use by another process"
   ! port_in_use "$(node_internal_port "$name")" || die "port $(node_internal_port "$name"), for node $name, is already in use by another process"
+  local connection=$STORAGE_CONNECTION_STRING
+  if [ "$STORAGE_PROVIDER" = PostgreSql ]; then connection=${connection/Username=taskserver/Username=$name}; fi
   local settings=(
     DOTNET_ENVIRONMENT=Production
     "Node__Role=$role" "Node__Name=$name" "Node__Url=$url" "Node__InternalUrl=$internal_url" "Node__ClusterSecret=$CLUSTER_SECRET"
-    "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$STORAGE_CONNECTION_STRING"
+    "Storage__Provider=$STORAGE_PROVIDER" "Storage__ConnectionString=$connection"
     "LoadBalancing__Policy=$POLICY"
     "Auth__AdminKeys__0=$ADMIN_KEY"
   )
+  if [ "$FAULTS" = 1 ]; then settings+=(Faults__Enabled=true); fi
   if [ "$role" != Worker ]; then
     settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__ApiKeys__1=$API_KEY_2")
   fi
@@ -248,16 +269,7 @@ is_primary() { [ "$(http_code "$1/health/primary")" = 200 ]; }
 
 is_live() { [ "$(http_code "$1/health/live")" = 200 ]; }
 
-healthy_workers() {
-  python3 - "$(curl_tls -s --max-time 2 "$1/health/ready" || true)" <<'PY'
-import json, sys
-try:
-    checks = json.loads(sys.argv[1]).get("checks", [])
-except ValueError:
-    checks = []
-print(next(((c.get("data") or {}).get("healthy", 0) for c in checks if c.get("name") == "workers"), 0))
-PY
-}
+healthy_workers() { dotnet "$drill_dll" cluster healthy-workers --cluster "$env_file" --gateway "$1" 2>/dev/null || echo 0; }
 
 # At least, not exactly: a node restarted seconds ago still counts under its old identity until that heartbeat ages out.
 has_workers() { [ "$(healthy_workers "$1")" -ge "$2" ]; }
@@ -297,6 +309,9 @@ cmd_up() {
       --workers) workers=${2:-}; shift 2 || usage ;;
       --policy) POLICY=${2:-}; shift 2 || usage ;;
       --tls) TLS=1; shift ;;
+      --port-base) PORT_BASE=${2:-}; shift 2 || usage ;;
+      --db-port) DB_PORT=${2:-}; shift 2 || usage ;;
+      --faults) FAULTS=1; shift ;;
       -h | --help) usage ;;
       *) echo "cluster.sh: unknown option $1" >&2; usage ;;
     esac
@@ -306,9 +321,14 @@ cmd_up() {
     die "--workers must be 1..10 (was '$workers')"
   fi
   [[ " $policies " == *" $POLICY "* ]] || die "--policy must be one of: $policies (was '$POLICY')"
+  if ! [[ $PORT_BASE =~ ^[0-9]+$ ]] || [ "$PORT_BASE" -lt 1024 ] || [ "$PORT_BASE" -gt 65000 ]; then
+    die "--port-base must be 1024..65000 (was '$PORT_BASE')"
+  fi
+  if ! [[ $DB_PORT =~ ^[0-9]+$ ]] || [ "$DB_PORT" -lt 1024 ] || [ "$DB_PORT" -gt 65000 ]; then
+    die "--db-port must be 1024..65000 (was '$DB_PORT')"
+  fi
   need dotnet "install the .NET 10 SDK"
   need curl "apt-get install curl"
-  need python3 "apt-get install python3"
   if [ "$storage" = mongo ]; then
     command -v mongod >/dev/null || die "mongod is not installed (not on PATH); install MongoDB, or use --storage postgres"
     need mongosh "the MongoDB shell, needed to initiate the replica set"
@@ -329,6 +349,7 @@ cmd_up() {
 
   build_host
   if [ "$TLS" = 1 ]; then make_certificates; fi
+  build_drill
   if [ "$storage" = postgres ]; then start_postgres; else start_mongo; fi
   API_KEY=$(existing_secret API_KEY)
   API_KEY_2=$(existing_secret API_KEY_2)
@@ -391,58 +412,38 @@ cmd_down() {
   echo "Stopped ${#pids[@]} node(s) and the database; logs are in $logs_dir."
 }
 
-cmd_status() {
-  load_env
-  local name pid state url role primary="" code
-  printf '%-6s %-8s %-5s %-23s %s\n' NODE PID STATE URL ROLE
-  for name in ${NODES//,/ }; do
-    url=$(node_url "$name")
-    pid=$(node_pid "$name") || pid=-
-    state=down
-    role=-
-    if [ "$pid" != - ] && node_pid_alive "$pid"; then
-      state=up
-      if [ "$(node_role "$name")" = Worker ]; then
-        if is_live "$url"; then role=worker; else role="worker (not answering)"; fi
-      else
-        code=$(http_code "$url/health/primary")
-        case $code in
-          200) role=primary; primary=$url ;;
-          503) role=backup ;;
-          *) role="gateway (not answering: $code)" ;;
-        esac
-      fi
-    fi
-    printf '%-6s %-8s %-5s %-23s %s\n' "$name" "$pid" "$state" "$url" "$role"
-  done
+# The drill CLI reads .cluster/env, GET /cluster and /health/ready for `up` and `status`: one parser of each, in C#.
+drill_dll=$root/src/Drill/bin/Release/net10.0/taskserver-drill.dll
 
-  local gateway view=""
-  for gateway in $primary ${GATEWAYS//,/ }; do
-    view=$(curl_tls -sf --max-time 2 -H "Authorization: Bearer $ADMIN_KEY" "$gateway/cluster") && break
-  done
-  if [ -z "$view" ]; then
-    echo "lease: unknown (no gateway answers GET /cluster)"
-    return
+build_drill() {
+  local changed=""
+  if [ -f "$drill_dll" ]; then
+    changed=$(find "$root/src/Drill" "$root/src/Client" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$drill_dll" -print -quit)
   fi
-  python3 - "$view" <<'PY'
-import json, sys
-view = json.loads(sys.argv[1])
-lease = view.get("lease")
-if lease:
-    print(f"lease: holder {lease['holder']} ({lease['holderUrl']}), epoch {lease['epoch']}, "
-          f"{lease['remainingMs'] / 1000:.1f} s left (as {view['self']['url']} last read it)")
-else:
-    print("lease: not held")
-nodes = view.get("nodes", [])
-print(f"registry: {sum(1 for n in nodes if n.get('live'))} live node(s) of {len(nodes)} recorded")
-for f in view.get("failovers", [])[:1]:
-    line = f"last change of primary: {f.get('oldHolder') or '-'} -> {f['newHolder']} at {f['promotedAt']}, epoch {f['epoch']}"
-    if f.get("ttdMs") is not None:
-        line += f", detected after {f['ttdMs']:.0f} ms"
-    if f.get("promotedAfterMs") is not None:
-        line += f", promoted after {f['promotedAfterMs']:.0f} ms"
-    print(line)
-PY
+  if [ ! -f "$drill_dll" ] || [ -n "$changed" ]; then
+    echo "Building the drill CLI (dotnet build src/Drill -c Release)..." >&2
+    dotnet build "$root/src/Drill" -c Release --nologo -v quiet --disable-build-servers >&2
+  fi
+}
+
+drill() { build_drill && dotnet "$drill_dll" "$@"; }
+
+cmd_status() {
+  [ -f "$env_file" ] || die "no $env_file: run scripts/cluster.sh up first"
+  drill cluster status --cluster "$env_file"
+}
+
+cmd_db() {
+  load_env
+  case ${1:-} in
+    stop)
+      if [ "$STORAGE_PROVIDER" = PostgreSql ]; then "$root/scripts/postgres.sh" stop "$state/pg"; else stop_databases; fi
+      echo "database stopped" ;;
+    start)
+      if [ "$STORAGE_PROVIDER" = PostgreSql ]; then "$root/scripts/postgres.sh" start "$state/pg" "$DB_PORT" >/dev/null; else start_mongo; fi
+      echo "database started" ;;
+    *) usage ;;
+  esac
 }
 
 cmd_restart() {
@@ -462,5 +463,6 @@ case ${1:-} in
   down) cmd_down ;;
   status) cmd_status ;;
   restart) shift; cmd_restart "$@" ;;
+  db) shift; cmd_db "$@" ;;
   *) usage ;;
 esac

@@ -17,6 +17,8 @@ public sealed class ClusterEnvTests
         STORAGE_CONNECTION_STRING='Host=127.0.0.1;Port=55440;Username=taskserver;Database=taskserver'
         PIDS_DIR='/work/main/.cluster/pids'
         LOGS_DIR='/work/main/.cluster/logs'
+        FAULTS=1
+        CLUSTER_SCRIPT='/work/main/scripts/cluster.sh'
         """;
 
     [Fact]
@@ -119,6 +121,63 @@ public sealed class ClusterEnvTests
 
         Assert.Contains("scripts/cluster.sh up", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Nodes_are_paired_with_their_urls_gateways_first()
+    {
+        var env = ClusterEnv.Parse(Complete, "env");
+
+        Assert.Equal(
+            [
+                new ClusterMember("alpha", new Uri("http://127.0.0.1:5080"), true),
+                new ClusterMember("beta", new Uri("http://127.0.0.1:5081"), true),
+                new ClusterMember("w1", new Uri("http://127.0.0.1:5090"), false),
+                new ClusterMember("w2", new Uri("http://127.0.0.1:5091"), false),
+            ],
+            env.Members);
+        Assert.True(env.FaultsEnabled);
+        Assert.Equal("/work/main/scripts/cluster.sh", env.RequireClusterScript());
+    }
+
+    [Fact]
+    public void Without_the_newer_keys_there_are_no_members_faults_or_script()
+    {
+        var env = ClusterEnv.Parse(
+            string.Join('\n', Complete.Split('\n').Where(l => !l.StartsWith("FAULTS", StringComparison.Ordinal) && !l.StartsWith("CLUSTER_SCRIPT", StringComparison.Ordinal)))
+                .Replace("NODES=alpha,beta,w1,w2", "NODES=alpha,beta", StringComparison.Ordinal),
+            "env");
+
+        Assert.Empty(env.Members);
+        Assert.False(env.FaultsEnabled);
+        Assert.Contains("no CLUSTER_SCRIPT", Assert.Throws<ClusterEnvException>(env.RequireClusterScript).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_describes_the_lease_the_registry_and_the_last_failover()
+    {
+        var view = new ClusterView(
+            new SelfView("beta-1", "Standalone", "http://127.0.0.1:5081", true),
+            new LeaseView("beta-1", "http://127.0.0.1:5081", 7, DateTimeOffset.UnixEpoch, 1540),
+            "RoundRobin",
+            [new NodeView("beta-1", "Standalone", "http://127.0.0.1:5081", true, 100, 0, 0, 16), new NodeView("alpha-1", "Standalone", "http://127.0.0.1:5080", false, 9000, 0, 0, 16)],
+            [new FailoverView("alpha-1", "beta-1", 7, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 812.4, 1490.6)]);
+
+        var text = ClusterStatus.Describe(view);
+
+        Assert.Contains("lease: holder beta-1 (http://127.0.0.1:5081), epoch 7, 1.5 s left (as http://127.0.0.1:5081 last read it)", text, StringComparison.Ordinal);
+        Assert.Contains("registry: 1 live node(s) of 2 recorded", text, StringComparison.Ordinal);
+        Assert.Contains("last change of primary: alpha-1 -> beta-1 at 1970-01-01T00:00:00.0000000+00:00, epoch 7, detected after 812 ms, promoted after 1491 ms", text, StringComparison.Ordinal);
+        Assert.Equal("lease: unknown (no gateway answers GET /cluster)\n", ClusterStatus.Describe(null));
+    }
+
+    [Theory]
+    [InlineData("""{"status":"Healthy","checks":[{"name":"storage","data":{}},{"name":"workers","data":{"healthy":3,"known":4}}]}""", 3)]
+    [InlineData("""{"status":"Unhealthy","checks":[{"name":"workers","data":{"healthy":0,"known":0}}]}""", 0)]
+    [InlineData("""{"status":"Healthy","checks":[{"name":"storage"}]}""", 0)]
+    [InlineData("""{"status":"Healthy"}""", 0)]
+    [InlineData("[]", 0)]
+    public void Healthy_workers_are_read_from_the_ready_checks(string body, int healthy) =>
+        Assert.Equal(healthy, ClusterApi.HealthyWorkers(System.Text.Json.JsonDocument.Parse(body).RootElement));
 
     [Theory]
     [InlineData("alpha-3fa2c1", "alpha")]

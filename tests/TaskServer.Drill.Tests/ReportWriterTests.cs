@@ -30,6 +30,8 @@ public sealed class ReportWriterTests
         }
 
         Assert.Equal("kill-primary", root.GetProperty("scenario").GetString());
+        Assert.Equal("scenario", root.EnumerateObject().First().Name);
+        Assert.False(root.TryGetProperty("header", out _), "the header's fields lead report.json, not a nested object");
         Assert.Equal(JsonValueKind.Null, root.GetProperty("orphans_requeued_ms").ValueKind);
         Assert.Equal(2, root.GetProperty("machine").GetProperty("cores").GetInt32());
         Assert.Equal("FirstAlphabetical", root.GetProperty("settings").GetProperty("policy").GetString());
@@ -45,6 +47,8 @@ public sealed class ReportWriterTests
         {
             "scenario", "gateway_tasks_per_s", "direct_worker_tasks_per_s", "raw_hangfire_enqueue_per_s", "end_to_end_tasks_per_s",
             "gateway_latency_ms", "end_to_end_latency_ms", "gateway_vs_direct_ratio", "statements_per_task", "commits_per_task", "targets",
+            "paced_latency_ms", "paced_gateway_latency_ms", "paced_direct_latency_ms", "idle_cpu_percent", "idle_statements_per_s", "cpu_ms_per_task",
+            "write_transactions_per_task", "direct_workers",
         })
         {
             Assert.True(root.TryGetProperty(field, out _), $"report.json lacks '{field}'");
@@ -53,6 +57,8 @@ public sealed class ReportWriterTests
         Assert.Equal("bench", root.GetProperty("scenario").GetString());
         Assert.Equal(99, root.GetProperty("end_to_end_latency_ms").GetProperty("p99").GetDouble());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("statements_per_task").ValueKind);
+        Assert.Equal(1.2, root.GetProperty("cpu_ms_per_task").GetProperty("worker").GetDouble());
+        Assert.False(root.TryGetProperty("runs", out _), "a single run has no runs");
     }
 
     [Fact]
@@ -109,15 +115,8 @@ public sealed class ReportWriterTests
         }
     }
 
-    private static DrillReport Drill(bool passed) => new()
+    private static DrillReport Drill(bool passed) => new(new ReportHeader("kill-primary", "PostgreSql", "taskserver-drill kill-primary --rate 50", DateTimeOffset.UnixEpoch, 20, Machine, new Dictionary<string, string> { ["policy"] = "FirstAlphabetical" }))
     {
-        Scenario = "kill-primary",
-        Storage = "PostgreSql",
-        Command = "taskserver-drill kill-primary --rate 50",
-        StartedAt = DateTimeOffset.UnixEpoch,
-        DurationS = 20,
-        Machine = Machine,
-        Settings = new Dictionary<string, string> { ["policy"] = "FirstAlphabetical" },
         Promoted = true,
         Submitted = 10,
         Acknowledged = 10,
@@ -153,14 +152,8 @@ public sealed class ReportWriterTests
         Notes = [],
     };
 
-    private static BenchReport Bench() => new()
+    internal static BenchReport Bench() => new(new ReportHeader("bench", "PostgreSql", "taskserver-drill bench --duration 10s", DateTimeOffset.UnixEpoch, 60, Machine, new Dictionary<string, string> { ["concurrency"] = "16" }))
     {
-        Storage = "PostgreSql",
-        Command = "taskserver-drill bench --duration 10s",
-        StartedAt = DateTimeOffset.UnixEpoch,
-        DurationS = 60,
-        Machine = Machine,
-        Settings = new Dictionary<string, string> { ["concurrency"] = "16" },
         GatewayTasksPerS = 180,
         GatewayErrors = 0,
         GatewayLatencyMs = LatencySummary.Of([5, 10, 90]),
@@ -168,10 +161,18 @@ public sealed class ReportWriterTests
         DirectWorkerErrors = 0,
         DirectWorkerLatencyMs = LatencySummary.Of([4, 8, 80]),
         GatewayVsDirectRatio = 0.9,
+        DirectWorkers = ["http://127.0.0.1:5080/", "http://127.0.0.1:5090/"],
         PacedRatePerS = 200,
         PacedAchievedPerS = 199,
         PacedErrors = 0,
         PacedLatencyMs = LatencySummary.Of([3, 6, 60]),
+        PacedGatewayLatencyMs = LatencySummary.Of([3, 6, 60]),
+        PacedDirectLatencyMs = LatencySummary.Of([2, 4, 50]),
+        PacedDirectErrors = 0,
+        IdleS = 30,
+        IdleCpuPercent = 2.5,
+        IdleCpuPercentByRole = new Dictionary<string, double> { ["gateway"] = 1, ["worker"] = 1, ["database"] = 0.5 },
+        IdleStatementsPerS = 12,
         RawHangfireEnqueuePerS = 900,
         RawHangfireErrors = 0,
         EndToEndTasks = 1000,
@@ -180,6 +181,9 @@ public sealed class ReportWriterTests
         EndToEndLatencyMs = LatencySummary.Of(Enumerable.Range(1, 100).Select(i => (double)i)),
         StatementsPerTask = null,
         CommitsPerTask = 25,
+        WriteTransactionsPerTask = 20,
+        StatsReadAfterS = 11,
+        CpuMsPerTask = new Dictionary<string, double> { ["gateway"] = 0.4, ["worker"] = 1.2, ["database"] = 0.9 },
         NetStatementsPerTask = null,
         NetCommitsPerTask = 20,
         BackgroundStatementsPerS = null,

@@ -34,3 +34,19 @@ internal static class Percentiles
         return Math.Round(sorted[Math.Clamp(rank, 1, sorted.Count) - 1], 1);
     }
 }
+
+/// <summary>How a figure spread over repeated runs: min, p50, p95, p99 and max (nearest rank), and how many runs had it.</summary>
+internal sealed record Distribution(double? Min, double? P50, double? P95, double? P99, double? Max, int Count)
+{
+    public static Distribution Of(IEnumerable<double?> values)
+    {
+        var sorted = values.OfType<double>().Where(double.IsFinite).Order().ToArray();
+        return new Distribution(
+            sorted.Length == 0 ? null : Math.Round(sorted[0], 1),
+            Percentiles.Of(sorted, 50),
+            Percentiles.Of(sorted, 95),
+            Percentiles.Of(sorted, 99),
+            sorted.Length == 0 ? null : Math.Round(sorted[^1], 1),
+            sorted.Length);
+    }
+}

@@ -25,6 +25,8 @@ internal static class DrillCommands
         root.Add(KillWorker());
         root.Add(PausePrimary());
         root.Add(BenchCommand());
+        root.Add(ExperimentCommand());
+        root.Add(ClusterCommand());
         return root;
     }
 
@@ -33,7 +35,16 @@ internal static class DrillCommands
         var command = new Command("kill-primary", "SIGKILL the primary gateway under a steady stream of callback tasks; passes when the backup takes over and no acknowledged task is lost.");
         var common = Common(command, "kill-primary");
         var load = Load(command, tasks: 1000);
-        command.SetAction((parse, token) => RunAsync(parse, common, context => new GatewayDrill(context, load.Read(parse), pause: null).RunAsync(token), token));
+        var repeat = new Option<int>("--repeat") { Description = "Drills to run on this cluster, restarting the struck node in between (scripts/cluster.sh restart); one aggregate report over them, each run's under run-NN/.", DefaultValueFactory = _ => 1 };
+        command.Add(repeat);
+        Positive(repeat);
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => parse.GetValue(repeat) is var n && n > 1
+                ? new RepeatedGatewayDrill(context, load.Read(parse), n).RunAsync(token)
+                : new GatewayDrill(context, load.Read(parse), pause: null).RunAsync(token),
+            token));
         return command;
     }
 
@@ -61,27 +72,140 @@ internal static class DrillCommands
 
     private static Command BenchCommand()
     {
-        var command = new Command("bench", "Throughput and latency: gateway vs straight to a worker, paced latency, raw Hangfire enqueue, end to end; reports them against DESIGN's targets.");
+        var command = new Command("bench", "Throughput and latency: gateway vs straight to the workers, paced latency both ways, raw Hangfire enqueue, an idle cluster's CPU and statements, end to end with CPU and database work per task; reports them against DESIGN's targets.");
         var common = Common(command, "bench");
         var duration = DurationOption("--duration", "How long each timed phase runs.", TimeSpan.FromSeconds(20));
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent callers in the closed-loop phases.", DefaultValueFactory = _ => 16 };
-        var tasks = new Option<int>("--e2e-tasks") { Description = "Tasks submitted in the end-to-end phase.", DefaultValueFactory = _ => 1000 };
-        var rate = new Option<double>("--paced-rate") { Description = "Rate of the paced latency phase (DESIGN's latency target is at 200/s).", DefaultValueFactory = _ => 200 };
-        var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute.", TimeSpan.FromSeconds(180));
+        var tasks = new Option<int>("--e2e-tasks") { Description = "Tasks submitted in the end-to-end phase.", DefaultValueFactory = _ => 20_000 };
+        var rate = new Option<double>("--paced-rate") { Description = "Rate of the paced latency phases, through the gateway and straight to the workers (DESIGN's latency target is at 200/s).", DefaultValueFactory = _ => 200 };
+        var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute (the end-to-end phase's submissions too).", TimeSpan.FromMinutes(10));
+        var idle = DurationOption("--idle", "How long the idle phase lasts (nothing submitted; CPU and statements of the cluster's own background).", TimeSpan.FromSeconds(30));
+        var runs = new Option<int>("--runs") { Description = "Repeat the whole bench; the report gives each run (under run-NN/) and the median.", DefaultValueFactory = _ => 1 };
         command.Add(duration);
         command.Add(concurrency);
         command.Add(tasks);
         command.Add(rate);
         command.Add(drain);
+        command.Add(idle);
+        command.Add(runs);
         Positive(concurrency);
         Positive(tasks);
         Positive(rate);
+        Positive(runs);
         command.SetAction((parse, token) => RunAsync(
             parse,
             common,
-            context => new BenchRun(context, new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain))).RunAsync(token),
+            context => new BenchRun(
+                context,
+                new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain), parse.GetValue(idle), parse.GetValue(runs))).RunAsync(token),
             token));
         return command;
+    }
+
+    private static Command ExperimentCommand()
+    {
+        var command = new Command("experiment", "The fault-tolerance experiment: under a steady load, each phase (baseline, crash-worker, crash-primary, pause-primary, latency, intermittent, incorrect, database-restart, partition-primary) strikes N times; TTD and TTR per phase from the cluster's own records, load figures, lost and repeated side effects. Writes report.json, report.md and report.html.");
+        var common = Common(command, "experiment");
+        var repeat = new Option<int>("--repeat") { Description = "Repetitions of each fault phase (the baseline runs once); the struck node is restored in between.", DefaultValueFactory = _ => 5 };
+        var phases = new Option<string[]>("--phases") { Description = "The phases to run, in the experiment's order whatever the order given (all by default).", AllowMultipleArgumentsPerToken = true };
+        var rate = new Option<double>("--rate") { Description = "Submissions per second of the steady load.", DefaultValueFactory = _ => 50 };
+        var before = DurationOption("--before", "Load before each strike (the baseline recovery is measured against).", TimeSpan.FromSeconds(3));
+        var window = DurationOption("--window", "Load after each strike: the time the cluster has to detect and recover.", TimeSpan.FromSeconds(20));
+        var drain = DurationOption("--drain-timeout", "How long to wait for every acknowledged task of a repetition to be final; what is not by then is lost.", TimeSpan.FromSeconds(60));
+        foreach (var option in new Option[] { repeat, phases, rate, before, window, drain })
+        {
+            command.Add(option);
+        }
+
+        Positive(repeat);
+        Positive(rate);
+        phases.Validators.Add(result =>
+        {
+            var unknown = Names(result.GetValueOrDefault<string[]>()).Where(n => Experiment.Phase.All.All(p => p.Name != n)).ToList();
+            if (unknown.Count > 0)
+            {
+                result.AddError($"--phases: unknown {string.Join(", ", unknown)}; the phases are {string.Join(", ", Experiment.Phase.All.Select(p => p.Name))}.");
+            }
+        });
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => new Experiment.ExperimentRun(
+                context,
+                new Experiment.ExperimentSettings(
+                    Experiment.Phase.Select(Names(parse.GetValue(phases))),
+                    parse.GetValue(repeat),
+                    parse.GetValue(rate),
+                    parse.GetValue(before),
+                    parse.GetValue(window),
+                    parse.GetValue(drain))).RunAsync(token),
+            token));
+        return command;
+    }
+
+    /// <summary>Phase names as given: several arguments, comma-separated lists, or both.</summary>
+    private static List<string> Names(string[]? values) =>
+        [.. (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+
+    private static Command ClusterCommand()
+    {
+        var status = new Command("status", "Each node of the cluster file with its process and role, then the lease, the registry and the last change of primary (scripts/cluster.sh status runs this).");
+        var statusCluster = ClusterFileOption();
+        status.Add(statusCluster);
+        status.SetAction((parse, token) => ClusterActionAsync(parse.GetValue(statusCluster)!, async (env, api) =>
+        {
+            Console.Write(await new ClusterStatus(env, api).RenderAsync(token));
+            return 0;
+        }, token));
+
+        var workers = new Command("healthy-workers", "How many workers a gateway's balancer routes to, from its /health/ready (0 when it does not answer); scripts/cluster.sh up waits on it.");
+        var workersCluster = ClusterFileOption();
+        var gateway = new Option<Uri>("--gateway")
+        {
+            Description = "The gateway to ask (http://host:port).",
+            Required = true,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps))
+                {
+                    return url;
+                }
+
+                result.AddError($"--gateway: '{text}' is not an http(s) URL.");
+                return null;
+            },
+        };
+        workers.Add(workersCluster);
+        workers.Add(gateway);
+        workers.SetAction((parse, token) => ClusterActionAsync(parse.GetValue(workersCluster)!, async (_, api) =>
+        {
+            Console.WriteLine(await api.HealthyWorkersAsync(parse.GetValue(gateway)!, token));
+            return 0;
+        }, token));
+
+        var command = new Command("cluster", "The local cluster as scripts/cluster.sh describes it.");
+        command.Add(status);
+        command.Add(workers);
+        return command;
+    }
+
+    private static Option<string> ClusterFileOption() =>
+        new("--cluster") { Description = "The cluster's env file (scripts/cluster.sh up writes it).", DefaultValueFactory = _ => ".cluster/env" };
+
+    private static async Task<int> ClusterActionAsync(string clusterFile, Func<ClusterEnv, ClusterApi, Task<int>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var env = await ClusterEnv.LoadAsync(clusterFile, cancellationToken);
+            using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+            return await action(env, new ClusterApi(http, env));
+        }
+        catch (Exception e) when (e is ClusterEnvException or DrillException)
+        {
+            await Console.Error.WriteLineAsync("cluster: " + e.Message);
+            return CouldNotRun;
+        }
     }
 
     private sealed record CommonOptions(Option<string> Cluster, Option<string> Report);

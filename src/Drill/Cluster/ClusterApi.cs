@@ -53,6 +53,32 @@ internal sealed class ClusterApi(HttpClient http, ClusterEnv env)
         }
     }
 
+    /// <summary>How many workers the gateway's balancer routes to, from its /health/ready "workers" check; 0 when it does not say.</summary>
+    public async Task<int> HealthyWorkersAsync(Uri gateway, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CallTimeout);
+        try
+        {
+            // /health/ready answers 503 with the same body while the node is not ready: read it whatever the status.
+            using var response = await http.GetAsync(new Uri(gateway, "health/ready"), timeout.Token);
+            return HealthyWorkers(await response.Content.ReadFromJsonAsync<JsonElement>(Json, timeout.Token));
+        }
+        catch (Exception e) when (IsNoAnswer(e, cancellationToken))
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The "workers" check's data.healthy in a /health/ready body.</summary>
+    internal static int HealthyWorkers(JsonElement ready) =>
+        ready.ValueKind == JsonValueKind.Object && ready.TryGetProperty("checks", out var checks) && checks.ValueKind == JsonValueKind.Array
+            ? checks.EnumerateArray()
+                .Where(c => c.TryGetProperty("name", out var name) && name.GetString() == "workers")
+                .Select(c => c.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("healthy", out var healthy) && healthy.TryGetInt32(out var count) ? count : 0)
+                .FirstOrDefault()
+            : 0;
+
     /// <summary>The gateway that says it is primary, with its view; fails when none does.</summary>
     public async Task<(Uri Gateway, ClusterView View)> FindPrimaryAsync(CancellationToken cancellationToken)
     {

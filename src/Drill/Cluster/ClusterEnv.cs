@@ -19,7 +19,9 @@ internal sealed record ClusterEnv(
     string? StorageDatabase,
     string PidsDir,
     IReadOnlyList<string> Nodes,
-    string? Policy)
+    string? Policy,
+    bool FaultsEnabled,
+    string? ClusterScript)
 {
     public const string PostgreSql = "PostgreSql";
     public const string Mongo = "Mongo";
@@ -73,11 +75,26 @@ internal sealed record ClusterEnv(
             values.GetValueOrDefault("STORAGE_DATABASE") is { Length: > 0 } database ? database : null,
             values["PIDS_DIR"],
             List(values.GetValueOrDefault("NODES")),
-            values.GetValueOrDefault("POLICY") is { Length: > 0 } policy ? policy : null);
+            values.GetValueOrDefault("POLICY") is { Length: > 0 } policy ? policy : null,
+            values.GetValueOrDefault("FAULTS") == "1",
+            values.GetValueOrDefault("CLUSTER_SCRIPT") is { Length: > 0 } script ? script : null);
     }
 
     /// <summary>The PID file of a node by its name ("alpha", "w1").</summary>
     public string PidFile(string nodeName) => Path.Combine(PidsDir, nodeName + ".pid");
+
+    /// <summary>
+    /// Every node by name with its URL: NODES lists the gateways' names in GATEWAYS order, then the
+    /// workers' in WORKERS order (what cluster.sh writes). Empty when the counts disagree (a file written by hand).
+    /// </summary>
+    public IReadOnlyList<ClusterMember> Members =>
+        Nodes.Count != Gateways.Count + Workers.Count
+            ? []
+            : [.. Nodes.Select((name, i) => new ClusterMember(name, i < Gateways.Count ? Gateways[i] : Workers[i - Gateways.Count], i < Gateways.Count))];
+
+    /// <summary>scripts/cluster.sh of this cluster, for what only it does (restart a node, stop the database); fails when the file names none.</summary>
+    public string RequireClusterScript() =>
+        ClusterScript ?? throw new ClusterEnvException($"{Source}: no CLUSTER_SCRIPT (the file of an older scripts/cluster.sh up): run 'scripts/cluster.sh down' and 'up' again.");
 
     internal static Dictionary<string, string> ParseAssignments(string text, string source)
     {
@@ -189,6 +206,9 @@ internal sealed record ClusterEnv(
                 ? new Uri(url.GetLeftPart(UriPartial.Authority))
                 : throw new ClusterEnvException(string.Create(CultureInfo.InvariantCulture, $"{source}: {key} holds '{item}', not an http(s) URL.")))];
 }
+
+/// <summary>A node of the cluster file: its name (its PID file's and, on PostgreSQL, its database role's), URL and whether it runs a gateway.</summary>
+internal sealed record ClusterMember(string Name, Uri Url, bool IsGateway);
 
 /// <summary>The cluster file is missing, malformed or incomplete; the message says which and where.</summary>
 internal sealed class ClusterEnvException(string message) : Exception(message);

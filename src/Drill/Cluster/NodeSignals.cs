@@ -9,6 +9,9 @@ internal enum Signal
     /// <summary>As when a machine dies: no chance to clean up.</summary>
     Kill = 9,
 
+    /// <summary>A graceful stop.</summary>
+    Terminate = 15,
+
     /// <summary>Resumes a stopped process.</summary>
     Continue = 18,
 
@@ -36,22 +39,41 @@ internal sealed partial class NodeSignals(ClusterEnv env)
     public async Task<int> PidAsync(string nodeName, CancellationToken cancellationToken)
     {
         var file = env.PidFile(nodeName);
-        string text;
-        try
-        {
-            text = await File.ReadAllTextAsync(file, cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        if (!File.Exists(file))
         {
             throw new DrillException($"No PID file for node '{nodeName}' at {file} (PIDS_DIR in {env.Source}).");
         }
 
-        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || !Directory.Exists($"/proc/{pid}"))
-        {
-            throw new DrillException($"{file} holds '{text.Trim()}', which is not a running process.");
-        }
+        return await FindPidAsync(nodeName, cancellationToken)
+            ?? throw new DrillException($"{file} holds '{(await File.ReadAllTextAsync(file, cancellationToken)).Trim()}', which is not a running process.");
+    }
 
-        return pid;
+    /// <summary>The running process of a node by its PID file, or null when there is no file or no such process.</summary>
+    public async Task<int?> FindPidAsync(string nodeName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var text = await File.ReadAllTextAsync(env.PidFile(nodeName), cancellationToken);
+            return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Directory.Exists($"/proc/{pid}") ? pid : null;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True only for a TaskServer node: a PID file may outlive its process, and the PID may be reused.</summary>
+    public static async Task<bool> IsNodeProcessAsync(int pid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var commandLine = await File.ReadAllTextAsync($"/proc/{pid}/cmdline", cancellationToken);
+            return commandLine.Contains("TaskServer.Host.dll", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Sends the signal to every process of the tree, the node (its root) first.</summary>

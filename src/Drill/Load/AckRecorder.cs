@@ -50,7 +50,7 @@ internal sealed class AckRecorder(RunClock clock) : DelegatingHandler(new Socket
             }
             else
             {
-                failedAttempts.Enqueue(new FailedAttempt(clock.NowMs, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                failedAttempts.Enqueue(new FailedAttempt(clock.NowMs, await ReasonAsync(response, cancellationToken)));
             }
 
             return response;
@@ -65,6 +65,27 @@ internal sealed class AckRecorder(RunClock clock) : DelegatingHandler(new Socket
             // The client's per-attempt timeout (or the run being cancelled).
             failedAttempts.Enqueue(new FailedAttempt(clock.NowMs, "timeout"));
             throw;
+        }
+    }
+
+    /// <summary>"503 storage-unavailable": the status and, for a problem+json answer, its type's last segment (buffered, so the client still reads the body).</summary>
+    private static async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+        {
+            return status;
+        }
+
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(cancellationToken);
+            using var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return problem.RootElement.TryGetProperty("type", out var type) && type.GetString() is { } urn ? $"{status} {urn[(urn.LastIndexOf(':') + 1)..]}" : status;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or HttpRequestException or IOException)
+        {
+            return status;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TaskServer.Drill.Analysis;
 
 namespace TaskServer.Drill.Reports;
@@ -5,23 +6,12 @@ namespace TaskServer.Drill.Reports;
 /// <summary>A DESIGN target next to what was measured; <see cref="Met"/> is null when the figure is missing.</summary>
 internal sealed record TargetCheck(string Figure, string Target, string Measured, bool? Met);
 
-/// <summary>The report of <c>bench</c> (report.json, snake_case).</summary>
-internal sealed record BenchReport
+/// <summary>
+/// The report of <c>bench</c> (report.json, snake_case). With <c>--runs N</c> the figures are the median of the
+/// runs (nearest rank: a value one run measured), and <see cref="Runs"/> holds each run's report.
+/// </summary>
+internal sealed record BenchReport(ReportHeader Header) : Report(Header)
 {
-    public string Scenario { get; init; } = "bench";
-
-    public required string Storage { get; init; }
-
-    public required string Command { get; init; }
-
-    public required DateTimeOffset StartedAt { get; init; }
-
-    public required double DurationS { get; init; }
-
-    public required MachineInfo Machine { get; init; }
-
-    public required IReadOnlyDictionary<string, string> Settings { get; init; }
-
     /// <summary>(a) POST /tasks on the primary gateway at the given concurrency.</summary>
     public required double? GatewayTasksPerS { get; init; }
 
@@ -29,7 +19,7 @@ internal sealed record BenchReport
 
     public required LatencySummary GatewayLatencyMs { get; init; }
 
-    /// <summary>(b) POST /internal/tasks straight on one worker, same concurrency.</summary>
+    /// <summary>(b) POST /internal/tasks straight on the workers the gateway routes to, round-robin, same concurrency.</summary>
     public required double? DirectWorkerTasksPerS { get; init; }
 
     public required int DirectWorkerErrors { get; init; }
@@ -38,14 +28,38 @@ internal sealed record BenchReport
 
     public required double? GatewayVsDirectRatio { get; init; }
 
-    /// <summary>Submissions at a fixed rate through the client (DESIGN's latency target is at 200/s).</summary>
+    /// <summary>The intake URLs of (b) and of the paced direct phase: the workers the primary's balancer routed to.</summary>
+    public required IReadOnlyList<string> DirectWorkers { get; init; }
+
+    /// <summary>Submissions at a fixed rate, POST /tasks on the primary (DESIGN's latency target is at 200/s).</summary>
     public required double PacedRatePerS { get; init; }
 
     public required double? PacedAchievedPerS { get; init; }
 
     public required int PacedErrors { get; init; }
 
+    /// <summary>The same as <see cref="PacedGatewayLatencyMs"/>; the name older reports used.</summary>
     public required LatencySummary PacedLatencyMs { get; init; }
+
+    /// <summary>Submit -> 202 at the paced rate through the primary gateway.</summary>
+    public required LatencySummary PacedGatewayLatencyMs { get; init; }
+
+    /// <summary>Submit -> 202 at the same rate straight to the workers' intake, round-robin: what the gateway hop adds is the difference.</summary>
+    public required LatencySummary PacedDirectLatencyMs { get; init; }
+
+    public required int PacedDirectErrors { get; init; }
+
+    /// <summary>The idle phase's length: nothing submitted, the cluster doing only its background work.</summary>
+    public required double IdleS { get; init; }
+
+    /// <summary>CPU of every node process and PostgreSQL over the idle phase, percent of all the machine's cores (/proc utime + stime).</summary>
+    public required double? IdleCpuPercent { get; init; }
+
+    /// <summary><see cref="IdleCpuPercent"/> by role: gateway (the nodes that run one), worker, database.</summary>
+    public required IReadOnlyDictionary<string, double> IdleCpuPercentByRole { get; init; }
+
+    /// <summary>pg_stat_statements calls per second over the idle phase.</summary>
+    public required double? IdleStatementsPerS { get; init; }
 
     /// <summary>(c) Hangfire's own enqueue on the same database, a no-op job on a queue nobody serves.</summary>
     public required double? RawHangfireEnqueuePerS { get; init; }
@@ -65,8 +79,17 @@ internal sealed record BenchReport
     /// <summary>pg_stat_statements calls over the end-to-end phase / tasks (every node's statements, background work included).</summary>
     public required double? StatementsPerTask { get; init; }
 
-    /// <summary>pg_stat_database.xact_commit over the end-to-end phase / tasks.</summary>
+    /// <summary>pg_stat_database.xact_commit over the end-to-end phase / tasks, read <see cref="StatsReadAfterS"/> after the last task ended.</summary>
     public required double? CommitsPerTask { get; init; }
+
+    /// <summary>Transaction ids assigned over the end-to-end phase / tasks: the transactions that wrote, counted at once (no flush to wait for).</summary>
+    public required double? WriteTransactionsPerTask { get; init; }
+
+    /// <summary>How long after the end-to-end phase's last task the database counters were read (PostgreSQL publishes commits late).</summary>
+    public required double StatsReadAfterS { get; init; }
+
+    /// <summary>CPU time per task of the end-to-end phase, by role (gateway, worker, database), from /proc utime + stime.</summary>
+    public required IReadOnlyDictionary<string, double> CpuMsPerTask { get; init; }
 
     /// <summary><see cref="StatementsPerTask"/> less the idle cluster's background rate over the phase.</summary>
     public required double? NetStatementsPerTask { get; init; }
@@ -90,4 +113,15 @@ internal sealed record BenchReport
     public required IReadOnlyList<TargetCheck> Targets { get; init; }
 
     public required IReadOnlyList<string> Notes { get; init; }
+
+    /// <summary>The median of the runs' figures (<see cref="JsonMedian"/>) under <paramref name="header"/>, with the runs themselves; targets and notes are the caller's.</summary>
+    public static BenchReport MedianOf(ReportHeader header, IReadOnlyList<BenchReport> runs)
+    {
+        var median = JsonMedian.Of([.. runs.Select(r => ReportWriter.ToJsonNode(r with { Runs = null }))])!;
+        return ReportWriter.FromJsonNode<BenchReport>(median) with { Header = header, Runs = runs };
+    }
+
+    /// <summary>Each run's report, when there was more than one; the figures above are then their medians.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<BenchReport>? Runs { get; init; }
 }

@@ -21,75 +21,44 @@ internal sealed record FailoverRecord(
 internal sealed record EpochHolder(long Epoch, string Holder);
 
 /// <summary>The report of kill-primary, kill-worker and pause-primary (report.json, snake_case).</summary>
-internal sealed record DrillReport
+internal sealed record DrillReport(ReportHeader Header) : Report(Header)
 {
     /// <summary>
     /// What every drill reports alike, from its run's figures; each drill adds its own (failover timings, how long
     /// orphans took) with <c>with</c>.
     /// </summary>
-    public static DrillReport Of(
-        string scenario,
-        Cli.DrillContext context,
-        Load.RunClock clock,
-        IReadOnlyDictionary<string, string> settings,
-        RunFigures figures,
-        Load.AckRecorder recorder,
-        DrillTarget target,
-        IReadOnlyList<Invariant> invariants,
-        IReadOnlyList<string> notes) => new()
-        {
-            Scenario = scenario,
-            Storage = context.Env.StorageProvider,
-            Command = context.Command,
-            StartedAt = clock.StartedAt,
-            DurationS = Math.Round(clock.NowMs / 1000, 1),
-            Machine = context.Machine,
-            Settings = settings,
-            Promoted = null,
-            Submitted = figures.Submitted,
-            Acknowledged = figures.Acknowledged,
-            SubmitErrors = figures.SubmitErrors,
-            Succeeded = figures.Succeeded,
-            Failed = figures.Failed,
-            Cancelled = figures.Cancelled,
-            Lost = figures.Lost,
-            LostIds = [.. figures.LostIds.Take(50)],
-            Duplicates = figures.Duplicates,
-            RepeatedAttempts = figures.RepeatedAttempts,
-            MissingSideEffects = figures.MissingSideEffects,
-            Requeued = figures.Requeued,
-            IdempotentReplays = recorder.Replays,
-            FailedAttempts = recorder.FailedAttemptsByReason(),
-            TtdMs = null,
-            TtdProbeMs = null,
-            PromotedAfterMs = null,
-            PromotionObservedMs = null,
-            TtrMs = null,
-            UnavailableMs = figures.UnavailableMs,
-            OrphansRequeuedMs = null,
-            ThroughputPerS = figures.ThroughputPerS,
-            LatencyMs = figures.Latency,
-            Target = target,
-            Failover = null,
-            Invariants = invariants,
-            Passed = invariants.All(i => i.Passed),
-            Notes = notes,
-        };
-
-    public required string Scenario { get; init; }
-
-    public required string Storage { get; init; }
-
-    public required string Command { get; init; }
-
-    public required DateTimeOffset StartedAt { get; init; }
-
-    public required double DurationS { get; init; }
-
-    public required MachineInfo Machine { get; init; }
-
-    public required IReadOnlyDictionary<string, string> Settings { get; init; }
-
+    public static DrillReport Of(ReportHeader header, RunFigures figures, Load.AckRecorder recorder, DrillTarget target, IReadOnlyList<Invariant> invariants, IReadOnlyList<string> notes) => new(header)
+    {
+        Promoted = null,
+        Submitted = figures.Submitted,
+        Acknowledged = figures.Acknowledged,
+        SubmitErrors = figures.SubmitErrors,
+        Succeeded = figures.Succeeded,
+        Failed = figures.Failed,
+        Cancelled = figures.Cancelled,
+        Lost = figures.Lost,
+        LostIds = [.. figures.LostIds.Take(50)],
+        Duplicates = figures.Duplicates,
+        RepeatedAttempts = figures.RepeatedAttempts,
+        MissingSideEffects = figures.MissingSideEffects,
+        Requeued = figures.Requeued,
+        IdempotentReplays = recorder.Replays,
+        FailedAttempts = recorder.FailedAttemptsByReason(),
+        TtdMs = null,
+        TtdProbeMs = null,
+        PromotedAfterMs = null,
+        PromotionObservedMs = null,
+        TtrMs = null,
+        UnavailableMs = figures.UnavailableMs,
+        OrphansRequeuedMs = null,
+        ThroughputPerS = figures.ThroughputPerS,
+        LatencyMs = figures.Latency,
+        Target = target,
+        Failover = null,
+        Invariants = invariants,
+        Passed = invariants.All(i => i.Passed),
+        Notes = notes,
+    };
     /// <summary>Whether a backup took over; null where no promotion is expected (kill-worker).</summary>
     public required bool? Promoted { get; init; }
 

@@ -19,6 +19,10 @@ internal static class ReportWriter
 
     public static string ToJson<T>(T report) => JsonSerializer.Serialize(report, Json);
 
+    public static System.Text.Json.Nodes.JsonNode ToJsonNode<T>(T report) => JsonSerializer.SerializeToNode(report, Json)!;
+
+    public static T FromJsonNode<T>(System.Text.Json.Nodes.JsonNode node) => node.Deserialize<T>(Json) ?? throw new JsonException($"null where a {typeof(T).Name} was expected");
+
     public static async Task WriteAsync<T>(string directory, T report, string markdown, Timeline timeline, string chartTitle, IReadOnlyList<Marker> markers, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
@@ -30,7 +34,7 @@ internal static class ReportWriter
     public static string Markdown(DrillReport report)
     {
         var md = new StringBuilder();
-        Heading(md, $"Drill: {report.Scenario}", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        Heading(md, $"Drill: {report.Scenario}", report.Header);
         md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}**").AppendLine();
         md.AppendLine("## Invariants").AppendLine().AppendLine("| invariant | result | detail |").AppendLine("| --- | --- | --- |");
         foreach (var invariant in report.Invariants)
@@ -88,7 +92,7 @@ internal static class ReportWriter
     public static string Markdown(BenchReport report)
     {
         var md = new StringBuilder();
-        Heading(md, "Bench", report.Command, report.StartedAt, report.Storage, report.Machine, report.Settings);
+        Heading(md, report.Runs is { } runs ? $"Bench, median of {runs.Count} runs" : "Bench", report.Header);
         md.AppendLine("## Against DESIGN's targets").AppendLine().AppendLine("| figure | target | measured | met |").AppendLine("| --- | --- | --- | --- |");
         foreach (var target in report.Targets)
         {
@@ -97,33 +101,116 @@ internal static class ReportWriter
 
         md.AppendLine().AppendLine("## Figures").AppendLine().AppendLine("| phase | tasks/s | errors | latency p50 / p95 / p99 (ms) |").AppendLine("| --- | --- | --- | --- |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (a) gateway, POST /tasks | {Format(report.GatewayTasksPerS)} | {report.GatewayErrors} | {Latency(report.GatewayLatencyMs)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| (b) straight to a worker, POST /internal/tasks | {Format(report.DirectWorkerTasksPerS)} | {report.DirectWorkerErrors} | {Latency(report.DirectWorkerLatencyMs)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s through the client | {Format(report.PacedAchievedPerS)} | {report.PacedErrors} | {Latency(report.PacedLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| (b) straight to the workers, POST /internal/tasks round-robin | {Format(report.DirectWorkerTasksPerS)} | {report.DirectWorkerErrors} | {Latency(report.DirectWorkerLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s through the gateway | {Format(report.PacedAchievedPerS)} | {report.PacedErrors} | {Latency(report.PacedGatewayLatencyMs)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| paced at {Format(report.PacedRatePerS)}/s straight to the workers | | {report.PacedDirectErrors} | {Latency(report.PacedDirectLatencyMs)} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (c) raw Hangfire enqueue, same database | {Format(report.RawHangfireEnqueuePerS)} | {report.RawHangfireErrors} | |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| (d) end to end, submit -> Succeeded ({report.EndToEndSucceeded}/{report.EndToEndTasks}) | {Format(report.EndToEndTasksPerS)} | {report.EndToEndTasks - report.EndToEndSucceeded} | {Latency(report.EndToEndLatencyMs)} |");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x.");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the paced client's failed attempts: {Reasons(report.FailedAttempts)}.");
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits; net of the idle cluster's background ({Format(report.BackgroundStatementsPerS)} statements/s, {Format(report.BackgroundCommitsPerS)} commits/s): {Format(report.NetStatementsPerTask)} statements, {Format(report.NetCommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}. DESIGN's reference for Hangfire alone on PostgreSQL: ~51-62 statements and ~25-29 commits per job.");
-        Footer(md, report.Notes, []);
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Gateway vs direct: {Format(report.GatewayVsDirectRatio)}x; direct phases over {string.Join(", ", report.DirectWorkers)}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Idle for {Format(report.IdleS)} s: {Format(report.IdleCpuPercent)}% of {report.Machine.Cores} cores ({Roles(report.IdleCpuPercentByRole, "%")}), {Format(report.IdleStatementsPerS)} statements/s.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"CPU per task, end to end: {Roles(report.CpuMsPerTask, " ms")}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Errors: {Reasons(report.ErrorsByReason)}; the client's failed attempts: {Reasons(report.FailedAttempts)}.");
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Database work per task over the end-to-end phase, read {Format(report.StatsReadAfterS)} s after its last task: {Format(report.StatementsPerTask)} statements, {Format(report.CommitsPerTask)} commits, {Format(report.WriteTransactionsPerTask)} writing transactions; net of the idle cluster's background ({Format(report.BackgroundStatementsPerS)} statements/s, {Format(report.BackgroundCommitsPerS)} commits/s): {Format(report.NetStatementsPerTask)} statements, {Format(report.NetCommitsPerTask)} commits{(report.DatabaseStatsUnavailable is { } why ? $" ({why})" : "")}. DESIGN's reference for Hangfire alone on PostgreSQL: ~51-62 statements and ~25-29 commits per job.");
+        if (report.Runs is { } each)
+        {
+            md.AppendLine().AppendLine("## Runs").AppendLine().AppendLine("| run | end to end tasks/s | gateway / direct tasks/s | paced p99 gateway / direct (ms) | idle CPU % | statements / commits per task |")
+                .AppendLine("| --- | --- | --- | --- | --- | --- |");
+            for (var i = 0; i < each.Count; i++)
+            {
+                var run = each[i];
+                var directory = Bench.BenchRun.RunDirectory(i + 1);
+                md.AppendLine(CultureInfo.InvariantCulture, $"| [{i + 1}]({directory}/report.md) | {Format(run.EndToEndTasksPerS)} | {Format(run.GatewayTasksPerS)} / {Format(run.DirectWorkerTasksPerS)} | {Format(run.PacedGatewayLatencyMs.P99)} / {Format(run.PacedDirectLatencyMs.P99)} | {Format(run.IdleCpuPercent)} | {Format(run.StatementsPerTask)} / {Format(run.CommitsPerTask)} |");
+            }
+
+            Footer(md, report.Notes, [], [.. Enumerable.Range(1, each.Count).Select(i => $"{Bench.BenchRun.RunDirectory(i)}/timeline.png")]);
+        }
+        else
+        {
+            Footer(md, report.Notes, []);
+        }
+
         return md.ToString();
     }
+
+    public static string Markdown(RepeatedDrillReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, $"Drill: {report.Scenario}, {report.Runs.Count} runs", report.Header);
+        md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}** ({report.PassedRuns} of {report.Runs.Count} runs passed; {report.FalseSuspicions} false suspicions; {report.LostTotal} lost; {report.DuplicatesTotal} duplicates)").AppendLine();
+        md.AppendLine("| figure (ms) | min | p50 | p95 | p99 | max | runs | DESIGN target |").AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        DistributionRow(md, "TTD, strike -> suspected", report.TtdMs, "<= 1000");
+        DistributionRow(md, "TTR, strike -> first task accepted by the new primary", report.TtrMs, "p50 <= 1500, p99 <= 3000");
+        DistributionRow(md, "longest gap between acknowledgements", report.UnavailableMs, "");
+        md.AppendLine().AppendLine("## Runs").AppendLine().AppendLine("| run | struck | result | TTD ms | TTR ms | gap ms | false suspicion | acknowledged | lost | duplicates |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var run in report.Runs)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| [{run.Run}]({run.Directory}/report.md) | {run.StruckNode} | {(run.Passed ? "PASS" : "FAIL")} | {Format(run.TtdMs)} | {Format(run.TtrMs)} | {Format(run.UnavailableMs)} | {(run.FalseSuspicion ? "yes" : "no")} | {run.Acknowledged} | {run.Lost} | {run.Duplicates} |");
+        }
+
+        md.AppendLine().AppendLine("## Timelines").AppendLine();
+        foreach (var run in report.Runs)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"Run {run.Run}:").AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![run {run.Run}]({run.Directory}/timeline.png)").AppendLine();
+        }
+
+        return md.ToString();
+    }
+
+    public static string Markdown(ExperimentReport report)
+    {
+        var md = new StringBuilder();
+        Heading(md, "Fault-tolerance experiment", report.ExperimentInfo);
+        var s = report.Summary;
+        md.AppendLine(CultureInfo.InvariantCulture, $"{s.Phases} phases, {s.Repetitions} repetitions: mean TTD {Format(s.AvgTtdMs)} ms, mean TTR {Format(s.AvgTtrMs)} ms, worst p95 latency {Format(s.MaxP95Ms)} ms, lowest success rate {Format(s.MinSuccessRate)}; {s.LostTotal} acknowledged tasks lost, {s.RepeatedSideEffectsTotal} side effects repeated by one attempt. Charts: [report.html](report.html).").AppendLine();
+        md.AppendLine("| phase | fault | TTD ms min / p50 / p95 / p99 / max | TTR ms min / p50 / p95 / p99 / max | rps | avg / p95 / p99 latency ms | success | lost | duplicates | incorrect |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var p in report.Results)
+        {
+            var load = p.LoadTestResult;
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Phase} | {p.Fault} | {Spread(p.TtdMs)} | {Spread(p.TtrMs)} | {Format(load.Rps)} | {Format(load.AvgLatencyMs)} / {Format(load.P95LatencyMs)} / {Format(load.P99LatencyMs)} | {Format(load.SuccessRate)} | {p.Lost} | {p.Duplicates} | {p.IncorrectResults} |");
+        }
+
+        md.AppendLine().AppendLine("TTD is read from the cluster's own records: " + string.Join("; ", report.Results.Select(p => $"{p.Phase}: {p.Detection}")) + ". TTR is strike -> service as before: of the submissions sent in a 2 s window, 98% acknowledged and finished right no slower than the baseline allows, none failed.");
+        foreach (var p in report.Results)
+        {
+            var notes = p.Notes.Concat(p.Repetitions.SelectMany(r => r.Notes.Select(n => $"#{r.Number}: {n}"))).ToList();
+            if (notes.Count > 0)
+            {
+                md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"## {p.Phase}").AppendLine();
+                foreach (var note in notes)
+                {
+                    md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+                }
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Spread(Distribution d) => $"{Format(d.Min)} / {Format(d.P50)} / {Format(d.P95)} / {Format(d.P99)} / {Format(d.Max)}";
+
+    public static void DistributionRow(StringBuilder md, string figure, Distribution distribution, string target) =>
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {figure} | {Format(distribution.Min)} | {Format(distribution.P50)} | {Format(distribution.P95)} | {Format(distribution.P99)} | {Format(distribution.Max)} | {distribution.Count} | {target} |");
 
     public static string Format(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("0.##", CultureInfo.InvariantCulture) : "n/a";
 
     public static string Latency(LatencySummary latency) => $"{Format(latency.P50)} / {Format(latency.P95)} / {Format(latency.P99)}";
 
-    private static void Heading(StringBuilder md, string title, string command, DateTimeOffset startedAt, string storage, MachineInfo machine, IReadOnlyDictionary<string, string> settings)
+    /// <summary>The one heading of every report.md: title, command line, start, storage, machine, settings.</summary>
+    public static void Heading(StringBuilder md, string title, ReportHeader header)
     {
+        var machine = header.Machine;
         md.AppendLine(CultureInfo.InvariantCulture, $"# {title}").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`")
-            .AppendLine(CultureInfo.InvariantCulture, $"- started: {startedAt:O}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- storage: {storage}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- command: `{header.Command}`")
+            .AppendLine(CultureInfo.InvariantCulture, $"- started: {header.StartedAt:O}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- storage: {header.Storage}")
             .AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine.Cores} cores ({machine.Cpu}), {machine.Os}, {machine.Runtime}, host {machine.HostName}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", settings.Select(s => $"{s.Key} {s.Value}"))}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", header.Settings.Select(s => $"{s.Key} {s.Value}"))}")
             .AppendLine();
     }
 
-    private static void Footer(StringBuilder md, IReadOnlyList<string> notes, IReadOnlyList<string> extra)
+    private static void Footer(StringBuilder md, IReadOnlyList<string> notes, IReadOnlyList<string> extra, IReadOnlyList<string>? timelines = null)
     {
         if (notes.Count + extra.Count > 0)
         {
@@ -134,8 +221,14 @@ internal static class ReportWriter
             }
         }
 
-        md.AppendLine().AppendLine("![timeline](timeline.png)");
+        foreach (var timeline in timelines ?? ["timeline.png"])
+        {
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![timeline]({timeline})");
+        }
     }
+
+    private static string Roles(IReadOnlyDictionary<string, double> byRole, string unit) =>
+        byRole.Count == 0 ? "n/a" : string.Join(", ", byRole.Select(r => $"{r.Key} {Format(r.Value)}{unit}"));
 
     private static string Reasons(IReadOnlyDictionary<string, int> reasons) =>
         reasons.Count == 0 ? "none" : string.Join(", ", reasons.Select(r => $"{r.Key} x{r.Value}"));

@@ -23,6 +23,14 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        var run = await RunOnceAsync(context.ReportDirectory, cancellationToken);
+        Summary.Print(context, run.Report);
+        return run.Report.Passed ? 0 : DrillCommands.InvariantsFailed;
+    }
+
+    /// <summary>One drill: strike the primary under load, watch the takeover, drain, and write the report into <paramref name="directory"/>.</summary>
+    public async Task<GatewayRunRecord> RunOnceAsync(string directory, CancellationToken cancellationToken)
+    {
         var env = context.Env;
         if (env.Gateways.Count < 2)
         {
@@ -38,17 +46,12 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
         var target = new DrillTarget(pause is null ? "SIGKILL" : $"SIGSTOP for {pause.Value.TotalSeconds:0.#} s, then SIGCONT", victim, before.Self.Id, pid, primaryUrl.ToString());
         context.Log($"Primary {Markup.Escape(before.Self.Id)} at {primaryUrl} (pid {pid}, epoch {epochBefore}); backup {Markup.Escape(backup.Self.Id)} at {backupUrl}.");
 
-        await using var sink = CallbackSink.Start();
-        var clock = new RunClock(context.Time);
-        using var recorder = new AckRecorder(clock);
-        using var client = context.NewClient(recorder);
-        var load = new SubmissionLoad(client, recorder, clock);
-        var notes = new List<string>();
-        var markers = new List<Marker>();
-
-        var loadRun = load.RunAsync(settings.Tasks, settings.Rate, _ => new TaskSpec("callback", new { url = sink.Url }), cancellationToken);
-        var strike = StrikeAsync(load, loadRun, pid, primaryUrl, backupUrl, clock, markers, cancellationToken);
-        var submissions = await ShowProgressAsync(load, loadRun, strike);
+        await using var run = DrillRun.Start(context);
+        var clock = run.Clock;
+        var notes = run.Notes;
+        var loadRun = run.Load.RunAsync(settings.Tasks, settings.Rate, _ => run.Callback(), cancellationToken);
+        var strike = StrikeAsync(run, loadRun, pid, primaryUrl, backupUrl, cancellationToken);
+        var submissions = await ShowProgressAsync(run.Load, loadRun, strike);
         var (struckMs, promotedMs, steppedDown) = await strike;
 
         var after = await ReadClusterAsync(backupUrl, epochBefore, cancellationToken);
@@ -58,16 +61,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
             notes.Add($"The backup {backupUrl} did not answer GET /cluster after the strike; the failover event is missing.");
         }
 
-        context.Log($"Draining {submissions.Count(s => s.Acknowledged)} acknowledged tasks (up to {settings.DrainTimeout.TotalSeconds:0} s).");
-        var drained = await new Drainer(client).DrainAsync(
-            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, cancellationToken);
-        var figures = RunFigures.Compute(
-            submissions,
-            drained.ToDictionary(d => d.Key, d => new ObservedTask(d.Value.Status, d.Value.Attempt)),
-            sink.Calls(),
-            struckMs,
-            primaryUrl.GetLeftPart(UriPartial.Authority));
-
+        var figures = (await run.DrainAsync(submissions, struckMs, primaryUrl.GetLeftPart(UriPartial.Authority), settings.DrainTimeout, cancellationToken)).Figures;
         var ttdMs = failover?.SuspectedAt is { } suspected ? Math.Round(clock.FromWall(suspected) - struckMs, 1) : (double?)null;
         if (ttdMs < 0)
         {
@@ -86,10 +80,8 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
             new("promoted", promoted, promoted
                 ? $"{failover!.NewHolder} holds epoch {failover.Epoch}"
                 : $"backup /health/primary {(promotedMs is null ? "never answered 200" : "answered 200")}; failover event {(failover is null ? "missing" : $"names {failover.NewHolder}")}"),
-            new("no acknowledged task lost", figures.Lost == 0, $"{figures.Lost} of {figures.Acknowledged} not final after the drain"),
-            new("no attempt repeated its side effect", figures.RepeatedAttempts == 0, $"{figures.RepeatedAttempts} tasks with an attempt that called back twice"),
-            new("no task succeeded without its side effect", figures.MissingSideEffects == 0, $"{figures.MissingSideEffects} tasks"),
         };
+        invariants.AddRange(DrillRun.NothingLostOrRepeated(figures));
         if (pause is not null)
         {
             invariants.Add(OnePrimaryPerEpoch(after, epochBefore));
@@ -101,7 +93,7 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
             }));
         }
 
-        var report = DrillReport.Of(Scenario, context, clock, Settings(), figures, recorder, target, invariants, notes) with
+        var report = DrillReport.Of(ReportHeader.Of(Scenario, context, clock, Settings()), figures, run.Recorder, target, invariants, notes) with
         {
             Promoted = promoted,
             TtdMs = ttdMs,
@@ -119,7 +111,8 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
                 after is null ? [] : [.. after.Failovers.OrderBy(f => f.Epoch).Select(f => new EpochHolder(f.Epoch, f.NewHolder))]),
         };
 
-        return await Summary.FinishAsync(context, report, submissions, recorder, $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
+        await run.WriteAsync(directory, report, submissions, $"{Scenario}: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", cancellationToken);
+        return new GatewayRunRecord(report, run.Timeline(submissions), [.. run.Markers], victim);
     }
 
     /// <summary>Epochs rise one holder at a time: every failover event has its own, higher epoch, and the lease holds the last.</summary>
@@ -143,13 +136,15 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
     }
 
     private async Task<(double StruckMs, double? PromotedMs, bool? SteppedDown)> StrikeAsync(
-        SubmissionLoad load, Task loadRun, int pid, Uri primaryUrl, Uri backupUrl, RunClock clock, List<Marker> markers, CancellationToken cancellationToken)
+        DrillRun run, Task loadRun, int pid, Uri primaryUrl, Uri backupUrl, CancellationToken cancellationToken)
     {
+        var (load, clock, markers) = (run.Load, run.Clock, run.Markers);
+
         // Read beforehand: on a loaded machine a walk through /proc takes long enough to delay the strike.
         var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
 
         // A third of the way through: enough acknowledgements before the strike to see the outage against.
-        await Task.WhenAny(load.WhenStartedAsync(Math.Max(1, settings.Tasks / 3), cancellationToken), loadRun);
+        await run.StrikePointAsync(settings, loadRun, cancellationToken);
         double struckMs;
         if (pause is null)
         {
@@ -266,13 +261,8 @@ internal sealed class GatewayDrill(DrillContext context, LoadSettings settings, 
 
     private Dictionary<string, string> Settings()
     {
-        var values = new Dictionary<string, string>
-        {
-            ["rate_per_s"] = settings.Rate.ToString(CultureInfo.InvariantCulture),
-            ["tasks"] = settings.Tasks.ToString(CultureInfo.InvariantCulture),
-            ["drain_timeout_s"] = settings.DrainTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-            ["task_type"] = "callback",
-        };
+        var values = settings.Describe();
+        values["task_type"] = "callback";
         if (pause is { } duration)
         {
             values["pause_s"] = duration.TotalSeconds.ToString(CultureInfo.InvariantCulture);

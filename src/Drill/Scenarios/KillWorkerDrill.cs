@@ -1,4 +1,3 @@
-using System.Globalization;
 using Spectre.Console;
 using TaskServer.Drill.Analysis;
 using TaskServer.Drill.Cli;
@@ -31,77 +30,60 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
         var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
         context.Log($"Victim {Markup.Escape(victim.Id)} at {Markup.Escape(victim.Url)} (pid {pid}); primary {Markup.Escape(view.Self.Id)} at {primaryUrl}.");
 
-        await using var sink = CallbackSink.Start();
-        var clock = new RunClock(context.Time);
-        using var recorder = new AckRecorder(clock);
-        using var client = context.NewClient(recorder);
-        var load = new SubmissionLoad(client, recorder, clock);
-        var markers = new List<Marker>();
-        var notes = new List<string>();
+        await using var run = DrillRun.Start(context);
+        var clock = run.Clock;
 
         // Half sleeps (long enough to be caught running), half callbacks (whose side effects are counted).
-        var loadRun = load.RunAsync(
+        var loadRun = run.Load.RunAsync(
             settings.Tasks,
             settings.Rate,
-            i => i % 2 == 0 ? new TaskSpec("sleep", new { ms = SleepMs }) : new TaskSpec("callback", new { url = sink.Url }),
+            i => i % 2 == 0 ? new TaskSpec("sleep", new { ms = SleepMs }) : run.Callback(),
             cancellationToken);
-        await Task.WhenAny(load.WhenStartedAsync(Math.Max(1, settings.Tasks / 3), cancellationToken), loadRun);
+        await run.StrikePointAsync(settings, loadRun, cancellationToken);
 
         var busy = await WaitUntilRunningAsync(primaryUrl, victim.Id, cancellationToken);
         if (busy is null)
         {
-            notes.Add($"{victim.Id} showed no running task within {RunningWait.TotalSeconds:0} s; killed anyway.");
+            run.Notes.Add($"{victim.Id} showed no running task within {RunningWait.TotalSeconds:0} s; killed anyway.");
         }
 
         var struckMs = clock.NowMs;
         NodeSignals.Send(tree, Signal.Kill);
-        markers.Add(new Marker(struckMs, $"SIGKILL {workerName}"));
+        run.Markers.Add(new Marker(struckMs, $"SIGKILL {workerName}"));
         context.Log($"[red]SIGKILL[/] {Markup.Escape(victim.Id)} (pid {pid}) with {busy?.Running ?? 0} running, {busy?.Queued ?? 0} queued.");
 
         var evictedMs = await WatchEvictionAsync(primaryUrl, victim.Id, clock, cancellationToken);
         if (evictedMs is { } evicted)
         {
-            markers.Add(new Marker(evicted, "orphans requeued"));
+            run.Markers.Add(new Marker(evicted, "orphans requeued"));
             context.Log($"[green]Requeued[/]: {Markup.Escape(victim.Id)} left the registry {evicted - struckMs:0} ms after the kill.");
         }
         else
         {
-            notes.Add($"{victim.Id} was still in the registry {EvictionWatch.TotalSeconds:0} s after the kill.");
+            run.Notes.Add($"{victim.Id} was still in the registry {EvictionWatch.TotalSeconds:0} s after the kill.");
         }
 
         var submissions = await loadRun;
-        context.Log($"Draining {submissions.Count(s => s.Acknowledged)} acknowledged tasks (up to {settings.DrainTimeout.TotalSeconds:0} s).");
-        var drained = await new Drainer(client).DrainAsync(
-            submissions.Where(s => s.Acknowledged).Select(s => s.TaskId!.Value), settings.DrainTimeout, cancellationToken);
-        var figures = RunFigures.Compute(
-            submissions,
-            drained.ToDictionary(d => d.Key, d => new ObservedTask(d.Value.Status, d.Value.Attempt)),
-            sink.Calls(),
-            struckMs,
-            disruptedGateway: null);
-        var stillOnVictim = drained.Values.Count(t => t.Worker == victim.Id);
+        var drained = await run.DrainAsync(submissions, struckMs, disruptedGateway: null, settings.DrainTimeout, cancellationToken);
+        var figures = drained.Figures;
+        var stillOnVictim = drained.Tasks.Values.Count(t => t.Worker == victim.Id);
 
         var invariants = new List<Invariant>
         {
-            new("no acknowledged task lost", figures.Lost == 0, $"{figures.Lost} of {figures.Acknowledged} not final after the drain"),
             new("orphans requeued", figures.Requeued > 0, $"{figures.Requeued} tasks finished on a later attempt; {stillOnVictim} still name the dead worker"),
-            new("no attempt repeated its side effect", figures.RepeatedAttempts == 0, $"{figures.RepeatedAttempts} tasks with an attempt that called back twice"),
-            new("no task succeeded without its side effect", figures.MissingSideEffects == 0, $"{figures.MissingSideEffects} tasks"),
         };
-        var runSettings = new Dictionary<string, string>
-        {
-            ["rate_per_s"] = settings.Rate.ToString(CultureInfo.InvariantCulture),
-            ["tasks"] = settings.Tasks.ToString(CultureInfo.InvariantCulture),
-            ["drain_timeout_s"] = settings.DrainTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-            ["worker"] = workerName,
-            ["task_types"] = $"sleep {SleepMs} ms and callback, alternating",
-        };
-        var report = DrillReport.Of("kill-worker", context, clock, runSettings, figures, recorder, new DrillTarget("SIGKILL", workerName, victim.Id, pid, victim.Url), invariants, notes) with
+        invariants.AddRange(DrillRun.NothingLostOrRepeated(figures));
+        var runSettings = settings.Describe();
+        runSettings["worker"] = workerName;
+        runSettings["task_types"] = $"sleep {SleepMs} ms and callback, alternating";
+        var report = DrillReport.Of(ReportHeader.Of("kill-worker", context, clock, runSettings), figures, run.Recorder, new DrillTarget("SIGKILL", workerName, victim.Id, pid, victim.Url), invariants, run.Notes) with
         {
             OrphansRequeuedMs = evictedMs is { } e ? Math.Round(e - struckMs, 1) : null,
         };
 
-        return await Summary.FinishAsync(context, report, submissions, recorder, $"kill-worker: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", markers, cancellationToken);
+        await run.WriteAsync(context.ReportDirectory, report, submissions, $"kill-worker: {env.StorageProvider}, {settings.Rate:0.#} tasks/s", cancellationToken);
+        Summary.Print(context, report);
+        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
     }
 
     /// <summary>The victim's load once it is running something (so the kill orphans real work), or null if it never did in time.</summary>

@@ -1,7 +1,5 @@
 using Spectre.Console;
-using TaskServer.Drill.Analysis;
 using TaskServer.Drill.Cli;
-using TaskServer.Drill.Load;
 using TaskServer.Drill.Reports;
 
 namespace TaskServer.Drill.Scenarios;
@@ -9,16 +7,6 @@ namespace TaskServer.Drill.Scenarios;
 /// <summary>The end of a run on the console: the key figures, the verdict, where the files are.</summary>
 internal static class Summary
 {
-    /// <summary>Writes the drill's three files, prints its summary and gives the exit code its invariants earn.</summary>
-    public static async Task<int> FinishAsync(
-        DrillContext context, DrillReport report, IReadOnlyList<Submission> submissions, AckRecorder recorder, string chartTitle, IReadOnlyList<Marker> markers, CancellationToken cancellationToken)
-    {
-        var timeline = Timeline.Build(submissions, recorder.FailedAttempts.Select(f => f.Ms), bucketMs: 500);
-        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), timeline, chartTitle, markers, cancellationToken);
-        Print(context, report);
-        return report.Passed ? 0 : DrillCommands.InvariantsFailed;
-    }
-
     public static void Print(DrillContext context, DrillReport report)
     {
         var table = new Table().Title($"{report.Scenario} ({report.Storage})").AddColumns("figure", "value");
@@ -41,6 +29,21 @@ internal static class Summary
         Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]");
     }
 
+    public static void Print(DrillContext context, RepeatedDrillReport report)
+    {
+        var table = new Table().Title($"{report.Scenario} x{report.Runs.Count} ({report.Storage})").AddColumns("figure", "min / p50 / p95 / p99 / max");
+        Add(table, "TTD ms", Spread(report.TtdMs));
+        Add(table, "TTR ms", Spread(report.TtrMs));
+        Add(table, "longest gap ms", Spread(report.UnavailableMs));
+        Add(table, "runs passed / false suspicions", $"{report.PassedRuns} of {report.Runs.Count} / {report.FalseSuspicions}");
+        Add(table, "lost / duplicates (total)", $"{report.LostTotal} / {report.DuplicatesTotal}");
+        context.Console.Write(table);
+        Verdict(context, report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]", "report.json, report.md; each run's under run-NN/");
+    }
+
+    public static string Spread(Analysis.Distribution d) =>
+        $"{ReportWriter.Format(d.Min)} / {ReportWriter.Format(d.P50)} / {ReportWriter.Format(d.P95)} / {ReportWriter.Format(d.P99)} / {ReportWriter.Format(d.Max)}";
+
     public static void Print(DrillContext context, BenchReport report)
     {
         var table = new Table().Title($"bench ({report.Storage})").AddColumns("figure", "target", "measured", "met");
@@ -54,11 +57,11 @@ internal static class Summary
         }
 
         context.Console.Write(table);
-        Verdict(context, "[green]completed[/]");
+        Verdict(context, "[green]completed[/]", report.Runs is null ? "report.json, report.md, timeline.png" : "report.json, report.md; each run's under run-NN/");
     }
 
     private static void Add(Table table, string figure, string value) => table.AddRow(Markup.Escape(figure), Markup.Escape(value));
 
-    private static void Verdict(DrillContext context, string verdict) =>
-        context.Console.MarkupLine($"{verdict}: report in [blue]{Markup.Escape(context.ReportDirectory)}[/] (report.json, report.md, timeline.png)");
+    private static void Verdict(DrillContext context, string verdict, string files = "report.json, report.md, timeline.png") =>
+        context.Console.MarkupLine($"{verdict}: report in [blue]{Markup.Escape(context.ReportDirectory)}[/] ({Markup.Escape(files)})");
 }
