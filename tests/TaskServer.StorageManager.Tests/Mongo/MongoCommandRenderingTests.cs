@@ -139,7 +139,7 @@ public sealed class MongoCommandRenderingTests
               startedAt: "$$REMOVE",
               jobId: "$$REMOVE",
               dueAt: "$$NOW",
-              history: { $cond: [{ $eq: ["$status", "Running"] }, { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "requeued" }, error: { $literal: "the worker stopped answering" }, endedAt: "$$NOW" }]] }, { $ifNull: ["$history", []] }] }
+              history: { $cond: [{ $eq: ["$status", "Running"] }, { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "requeued" }, error: { $literal: "requeued by the primary" }, endedAt: "$$NOW" }]] }, { $ifNull: ["$history", []] }] }
             } }]
             """,
             MongoTaskCommands.TransitionUpdate(requeue));
