@@ -2,7 +2,7 @@
 # A local TaskServer cluster without Docker: a throwaway database under .cluster/, two standalone
 # nodes (alpha, the primary, on :5080; beta, the backup, on :5081) and N workers (w1.. on :5090..).
 #   scripts/cluster.sh up [--storage postgres|mongo] [--workers N] [--policy RoundRobin|LeastLoad] [--tls]
-#                         [--port-base P (5080)] [--db-port P (55440)] [--faults]
+#                         [--port-base P (5080)] [--db-port P (25440)] [--faults]
 #   scripts/cluster.sh status          (taskserver-drill cluster status)
 #   scripts/cluster.sh restart NAME    start one node again with the same settings (after a drill killed it)
 #   scripts/cluster.sh db stop|start   stop or start the cluster's database alone (the drill's database-restart)
@@ -30,7 +30,8 @@ build_dir=$root/src/Host/bin/Release/net10.0
 host=127.0.0.1
 # Another cluster (another checkout) may hold the defaults: `up --port-base/--db-port` move this one.
 PORT_BASE=5080
-DB_PORT=55440
+# Below the ephemeral range (32768-60999): a client connection there could hold the port and PostgreSQL would not start.
+DB_PORT=25440
 FAULTS=0
 policies="RoundRobin LeastLoad LeastRequests PowerOfTwoChoices Random FirstAlphabetical"
 

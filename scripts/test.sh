@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 if [ -z "${TASKSERVER_TEST_PG:-}" ]; then
   pgdir=$(mktemp -d /tmp/taskserver-test-pg.XXXXXX)
-  TASKSERVER_TEST_PG=$(scripts/postgres.sh start "$pgdir" "${TASKSERVER_TEST_PG_PORT:-55432}") || exit 1
+  TASKSERVER_TEST_PG=$(scripts/postgres.sh start "$pgdir" "${TASKSERVER_TEST_PG_PORT:-25432}") || exit 1
   export TASKSERVER_TEST_PG
   echo "PostgreSQL for the tests: $TASKSERVER_TEST_PG ($pgdir)"
 fi

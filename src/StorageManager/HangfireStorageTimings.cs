@@ -6,12 +6,13 @@ namespace TaskServer.StorageManager;
 public static class HangfireStorageTimings
 {
     /// <summary>
-    /// A worker thread with nothing to do waits this long before polling its queue again (Mongo's queue
-    /// watcher wakes fetchers early through its notifications collection). PostgreSQL's long polling is
-    /// off: its one NOTIFY channel woke every idle fetcher of every node on each enqueue (~80 on the
-    /// local cluster, all racing for one job), and each waiting fetcher held a pooled connection.
+    /// A worker thread with nothing to do waits this long before polling its queue again. The only jobs are
+    /// drains, and a worker enqueues its own: the storage wakes the process's own fetchers when it enqueues
+    /// (Mongo's queue watcher through its notifications collection too), so the poll only catches what that
+    /// wake-up missed, and an idle worker's threads cost a fetch each per interval. PostgreSQL's long polling
+    /// stays off: its one NOTIFY channel woke every idle fetcher of every node on each enqueue.
     /// </summary>
-    public static readonly TimeSpan QueuePollInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan QueuePollInterval = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// A job fetched by a server that died becomes visible again after this; TaskServer's sweeper

@@ -18,6 +18,8 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddSingleton<StorageErrors>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StorageContact>();
         services.AddHostedService<StorageInitializerService>();
         return services;
     }

@@ -24,8 +24,12 @@ public sealed partial class TaskDrain(
     IHostApplicationLifetime lifetime,
     ILogger<TaskDrain> logger) : BackgroundService
 {
-    /// <summary>How long a drain with nothing to run waits for more before its job ends.</summary>
-    public static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long a drain with nothing to run waits for more before its job ends. Waiting costs the database nothing
+    /// (Hangfire asks after the job every CancellationCheckInterval); starting a new drain costs Hangfire's enqueue,
+    /// fetch and two state changes, and a few hundred milliseconds before the first claim.
+    /// </summary>
+    public static readonly TimeSpan Linger = TimeSpan.FromSeconds(10);
 
     /// <summary>After a claim failed (the database out of reach), the next one waits this long.</summary>
     private static readonly TimeSpan ClaimRetryDelay = TimeSpan.FromSeconds(1);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
@@ -18,6 +19,7 @@ internal sealed partial class NodeHeartbeatService(
     NodeIdentity node,
     FaultState faults,
     TaskArrivals arrivals,
+    StorageContact storageContact,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger) : BackgroundService
@@ -37,6 +39,7 @@ internal sealed partial class NodeHeartbeatService(
             {
                 var load = settings.RunsWorker ? await CountLoadAsync(settings, stoppingToken) : default;
                 await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, load), stoppingToken);
+                storageContact.Succeeded();
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

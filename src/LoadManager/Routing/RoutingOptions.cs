@@ -28,7 +28,7 @@ public sealed class RoutingOptions
 
     /// <summary>How often the worker list is re-read from the node registry.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "LoadBalancing:RefreshInterval must be between 100 ms and 1 min.")]
-    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Set by the host: a worker whose heartbeat is older than this is left out.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
