@@ -73,7 +73,10 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         ALTER TABLE {tables.Tasks} ADD COLUMN trace_parent text;
         """,
         // The task table becomes the queue: workers claim their due Queued tasks (oldest first) in sets, so tasks
-        // no longer wait for a job of their own and the orphan index goes. Owner scopes reads to the submitting client.
+        // no longer wait for a job of their own and the orphan index goes. Every claim and outcome changes the
+        // status, so no update is HOT and each index costs an insertion per write: one index on a worker's active
+        // tasks serves the claim, its load count and the sweeper, and the walk over Running tasks reads
+        // tasks_by_status. Owner scopes reads to the submitting client.
         $"""
         ALTER TABLE {tables.Tasks}
             ADD COLUMN owner text,
@@ -81,7 +84,9 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
             ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
         UPDATE {tables.Tasks} SET due_at = created_at WHERE status = 'Queued';
         DROP INDEX {tables.Schema}.tasks_queued_without_job;
-        CREATE INDEX tasks_claimable ON {tables.Tasks} (worker, id) WHERE status = 'Queued';
+        DROP INDEX {tables.Schema}.tasks_active_by_worker;
+        DROP INDEX {tables.Schema}.tasks_active_by_id;
+        CREATE INDEX tasks_active_by_worker ON {tables.Tasks} (worker, status, id) WHERE status IN ('Queued', 'Running');
         CREATE INDEX tasks_by_owner ON {tables.Tasks} (owner, id DESC);
         """,
     ];
