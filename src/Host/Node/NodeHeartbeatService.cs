@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
+using TaskServer.Host.Quarantine;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
@@ -18,6 +19,7 @@ internal sealed partial class NodeHeartbeatService(
     NodeIdentity node,
     FaultState faults,
     TaskArrivals arrivals,
+    ResultQuarantine quarantine,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger) : BackgroundService
@@ -54,7 +56,7 @@ internal sealed partial class NodeHeartbeatService(
             arrivals.Raise();
         }
 
-        return new NodeLoad(active.Queued, active.Running, settings.Capacity);
+        return new NodeLoad(active.Queued, active.Running, settings.Capacity, quarantine.IsQuarantined);
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Heartbeat of {Node} failed")]
