@@ -12,6 +12,7 @@ using TaskServer.Host.Dashboard;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.Host.Node;
+using TaskServer.Host.Quarantine;
 using TaskServer.LoadManager;
 using TaskServer.Failover;
 using TaskServer.Failover.Sweeping;
@@ -49,6 +50,8 @@ internal static class NodeComposition
         services.AddOptions<FaultOptions>().Bind(configuration.GetSection(FaultOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<FaultOptions>, FaultOptionsValidator>();
         services.AddSingleton<FaultState>();
+        services.AddOptions<QuarantineOptions>().Bind(configuration.GetSection(QuarantineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ResultQuarantine>();
 
         // Bound on every role: admin keys guard faults and health details on workers too. Gateways validate them.
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
@@ -306,6 +309,8 @@ internal static class NodeComposition
         services.AddSingleton<TaskIntake>();
         services.AddSingleton<RunningAttempts>();
         services.AddSingleton<AttemptOutcomes>();
+        services.AddSingleton<RetryTargets>();
+        services.AddHostedService<QuarantineProbe>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<TaskDrain>();
         services.AddHostedService(provider => provider.GetRequiredService<TaskDrain>());

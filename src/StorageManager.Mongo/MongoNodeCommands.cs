@@ -12,6 +12,7 @@ internal static class MongoNodeCommands
     private const string Queued = "queued";
     private const string Running = "running";
     private const string Capacity = "capacity";
+    private const string Quarantined = "quarantined";
     private const string LastSeen = "lastSeen";
     private const string AgeMs = "ageMs";
 
@@ -24,6 +25,7 @@ internal static class MongoNodeCommands
         { Queued, Literal(heartbeat.Load.Queued) },
         { Running, Literal(heartbeat.Load.Running) },
         { Capacity, Literal(heartbeat.Load.Capacity) },
+        { Quarantined, Literal(heartbeat.Load.Quarantined) },
         { LastSeen, Now },
     });
 
@@ -48,7 +50,7 @@ internal static class MongoNodeCommands
         document["_id"].AsString,
         Enum.Parse<NodeRole>(document[Role].AsString),
         document[Url].AsString,
-        new NodeLoad(document[Queued].ToInt32(), document[Running].ToInt32(), document[Capacity].ToInt32()),
+        new NodeLoad(document[Queued].ToInt32(), document[Running].ToInt32(), document[Capacity].ToInt32(), document.GetValue(Quarantined, false).ToBoolean()),
         MongoTaskDocuments.ToTime(document[LastSeen]),
         TimeSpan.FromMilliseconds(document[AgeMs].ToInt64()));
 

@@ -122,6 +122,8 @@ internal static class MongoTaskCommands
         RetryAttempt retry => Set(new BsonDocument
         {
             { TaskField.Status, nameof(TaskState.Queued) },
+            // Another worker's next attempt, or the same worker's (the field set to itself).
+            { TaskField.Worker, retry.Worker is { } worker ? Literal(worker) : "$" + TaskField.Worker },
             { TaskField.Attempt, new BsonDocument("$add", new BsonArray { "$" + TaskField.Attempt, 1 }) },
             { TaskField.AttemptToken, Literal(Binary(retry.NextToken)) },
             { TaskField.Error, Literal(retry.Error) },

@@ -6,17 +6,17 @@ namespace TaskServer.StorageManager.PostgreSql;
 
 internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, PostgreSqlTables tables) : INodeRegistry
 {
-    private const string Columns = "node_id, role, url, queued, running, capacity, last_seen, clock_timestamp() - last_seen";
+    private const string Columns = "node_id, role, url, queued, running, capacity, last_seen, clock_timestamp() - last_seen, quarantined";
 
     public async Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, last_seen)
-            VALUES (@id, @role, @url, @queued, @running, @capacity, clock_timestamp())
+            INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, last_seen)
+            VALUES (@id, @role, @url, @queued, @running, @capacity, @quarantined, clock_timestamp())
             ON CONFLICT (node_id) DO UPDATE
                 SET role = excluded.role, url = excluded.url, queued = excluded.queued, running = excluded.running,
-                    capacity = excluded.capacity, last_seen = excluded.last_seen
+                    capacity = excluded.capacity, quarantined = excluded.quarantined, last_seen = excluded.last_seen
             """);
         command.Parameters.AddWithValue("id", heartbeat.NodeId);
         command.Parameters.AddWithValue("role", heartbeat.Role.ToString());
@@ -24,6 +24,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         command.Parameters.AddWithValue("queued", heartbeat.Load.Queued);
         command.Parameters.AddWithValue("running", heartbeat.Load.Running);
         command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);
+        command.Parameters.AddWithValue("quarantined", heartbeat.Load.Quarantined);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -76,7 +77,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
                 reader.GetString(0),
                 Enum.Parse<NodeRole>(reader.GetString(1)),
                 reader.GetString(2),
-                new NodeLoad(reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5)),
+                new NodeLoad(reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetBoolean(8)),
                 reader.GetFieldValue<DateTimeOffset>(6),
                 reader.GetFieldValue<TimeSpan>(7)));
         }

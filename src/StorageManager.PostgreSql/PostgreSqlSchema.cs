@@ -89,6 +89,10 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         CREATE INDEX tasks_active_by_worker ON {tables.Tasks} (worker, status, id) WHERE status IN ('Queued', 'Running');
         CREATE INDEX tasks_by_owner ON {tables.Tasks} (owner, id DESC);
         """,
+        // A worker whose results fail verification says so in its heartbeat; gateways route around it.
+        $"""
+        ALTER TABLE {tables.Nodes} ADD COLUMN quarantined boolean NOT NULL DEFAULT false;
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -235,12 +235,13 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                 finished_at = CASE WHEN v.kind = 'retry' THEN NULL ELSE now() END,
                 attempt = CASE WHEN v.kind = 'retry' THEN t.attempt + 1 ELSE t.attempt END,
                 attempt_token = CASE WHEN v.kind = 'retry' THEN v.next_token ELSE t.attempt_token END,
+                worker = CASE WHEN v.kind = 'retry' THEN coalesce(v.worker, t.worker) ELSE t.worker END,
                 started_at = CASE WHEN v.kind = 'retry' THEN NULL ELSE t.started_at END,
                 due_at = CASE WHEN v.kind = 'retry' THEN now() + v.delay_ms * interval '1 millisecond' ELSE t.due_at END,
                 history = CASE WHEN v.kind = 'complete' THEN t.history
                     ELSE {HistoryAppended("t.", $"CASE v.kind WHEN 'fail' THEN '{AttemptRecord.Failed}' ELSE '{AttemptRecord.Retried}' END", "v.error")} END
-            FROM unnest(@ids, @tokens, @kinds, @results, @errors, @next_tokens, @delays_ms)
-                AS v(id, token, kind, result, error, next_token, delay_ms)
+            FROM unnest(@ids, @tokens, @kinds, @results, @errors, @next_tokens, @delays_ms, @workers)
+                AS v(id, token, kind, result, error, next_token, delay_ms, worker)
             WHERE t.id = v.id AND t.attempt_token = v.token AND t.status = 'Running'
               AND (v.kind <> 'retry' OR t.attempt < t.max_attempts)
             RETURNING t.id
@@ -257,6 +258,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         })));
         command.Parameters.AddWithValue("next_tokens", outcomes.Select(o => (o as RetryAttempt)?.NextToken ?? Guid.Empty).ToArray());
         command.Parameters.AddWithValue("delays_ms", outcomes.Select(o => (o as RetryAttempt)?.Delay.TotalMilliseconds ?? 0).ToArray());
+        command.Parameters.Add(NullableTexts("workers", outcomes.Select(o => (o as RetryAttempt)?.Worker)));
 
         var applied = new HashSet<Guid>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -333,8 +335,9 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                 parameters.AddWithValue("error", retry.Error);
                 parameters.AddWithValue("next_token", retry.NextToken);
                 parameters.AddWithValue("delay_ms", retry.Delay.TotalMilliseconds);
+                parameters.Add(new NpgsqlParameter("retry_worker", NpgsqlDbType.Text) { Value = (object?)retry.Worker ?? DBNull.Value });
                 return (
-                    $"status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL, due_at = now() + @delay_ms * interval '1 millisecond', history = {HistoryAppended("", $"'{AttemptRecord.Retried}'", "@error")}",
+                    $"worker = coalesce(@retry_worker, worker), status = 'Queued', attempt = attempt + 1, attempt_token = @next_token, error = @error, started_at = NULL, due_at = now() + @delay_ms * interval '1 millisecond', history = {HistoryAppended("", $"'{AttemptRecord.Retried}'", "@error")}",
                     "attempt < max_attempts");
             case CancelTask:
                 return ("status = 'Cancelled', finished_at = now()", null);

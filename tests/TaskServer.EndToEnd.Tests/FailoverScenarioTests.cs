@@ -165,6 +165,11 @@ public sealed class FailoverScenarioTests
         Assert.Empty(stream.Errors);
         AssertNoAttemptRepeatedItsSideEffect(sink, finals.Select(t => t.Id));
         Assert.Contains("Stepped down from epoch 1", cluster.Alpha.Output, StringComparison.Ordinal);
+
+        // One primary per epoch: no epoch was granted twice, and the cut-off alpha took none after its first.
+        Assert.Equal(0, await cluster.Database.CountAsync("SELECT count(*) FROM (SELECT epoch FROM taskserver.failovers GROUP BY epoch HAVING count(*) > 1) twice"));
+        Assert.Equal(1, await cluster.Database.CountAsync($"SELECT count(*) FROM taskserver.failovers WHERE new_holder = '{betaId}' AND epoch = 2"));
+        Assert.Equal(0, await cluster.Database.CountAsync($"SELECT count(*) FROM taskserver.failovers WHERE new_holder <> '{betaId}' AND epoch > 1"));
         using var http = new HttpClient();
         await Eventually.HoldsAsync(
             async () => (await http.GetAsync(new Uri(cluster.Alpha.Url + "/health/ready"), TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.OK,

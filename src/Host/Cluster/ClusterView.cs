@@ -23,6 +23,7 @@ public sealed record LeaseView(string Holder, string HolderUrl, long Epoch, Date
 /// <param name="Routed">For a node that runs a worker: whether this gateway's balancer sends tasks to it now.</param>
 /// <param name="ProbeHealth">For a node that runs a worker: YARP's active health check of it (Unknown, Healthy, Unhealthy).</param>
 /// <param name="PassiveHealth">For a node that runs a worker: YARP's passive health check of it.</param>
+/// <param name="Quarantined">For a node that runs a worker: its results failed verification and it has not verified its canaries since (routed nothing).</param>
 public sealed record NodeView(
     string Id,
     string Role,
@@ -35,7 +36,8 @@ public sealed record NodeView(
     string? Gateway,
     bool? Routed,
     string? ProbeHealth,
-    string? PassiveHealth)
+    string? PassiveHealth,
+    bool? Quarantined = null)
 {
     public const string Primary = "primary";
     public const string Backup = "backup";

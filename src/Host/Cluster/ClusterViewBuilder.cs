@@ -79,6 +79,7 @@ public sealed class ClusterViewBuilder(
             runsGateway ? (record.NodeId == lease?.Holder ? NodeView.Primary : NodeView.Backup) : null,
             runsWorker ? route?.Routed ?? false : null,
             runsWorker ? route?.Probe.ToString() : null,
-            runsWorker ? route?.Passive.ToString() : null);
+            runsWorker ? route?.Passive.ToString() : null,
+            runsWorker ? record.Load.Quarantined : null);
     }
 }

@@ -127,7 +127,7 @@ internal sealed class ClusterPage : DashboardPage
         }
 
         WriteLiteral("""<table class="table table-striped" id="cluster-workers">""");
-        WriteLiteral("<thead><tr><th>Node</th><th>Role</th><th>Queued</th><th>Running</th><th>Capacity</th><th>Last heartbeat</th><th>Live</th><th>Routed to</th></tr></thead><tbody>");
+        WriteLiteral("<thead><tr><th>Node</th><th>Role</th><th>Queued</th><th>Running</th><th>Capacity</th><th>Last heartbeat</th><th>Live</th><th>Quarantined</th><th>Routed to</th></tr></thead><tbody>");
         foreach (var node in workers)
         {
             StartRow(node.Id);
@@ -138,6 +138,9 @@ internal sealed class ClusterPage : DashboardPage
             Field("td", "capacity", node.Capacity.ToString(CultureInfo.InvariantCulture));
             Field("td", "heartbeat-age", Seconds(node.HeartbeatAgeMs) + " ago");
             WriteLive(node);
+            WriteLiteral("<td data-field=\"quarantined\">");
+            Label(node.Quarantined == true ? "label-danger" : "label-success", node.Quarantined == true ? "yes" : "no");
+            WriteLiteral("</td>");
             WriteLiteral("<td data-field=\"routed\">");
             Label(node.Routed == true ? "label-success" : "label-danger", node.Routed == true ? "yes" : "no");
             WriteLiteral(""" <small class="text-muted">""");

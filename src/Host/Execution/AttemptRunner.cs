@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Node;
+using TaskServer.Host.Quarantine;
 using TaskServer.Host.Telemetry;
 using TaskServer.StorageManager.Tasks;
 
@@ -10,12 +11,15 @@ namespace TaskServer.Host.Execution;
 /// <summary>
 /// Runs one claimed attempt: its handler, then its outcome (complete, retry after a backoff, or fail) through the set
 /// writer. Every outcome carries the attempt token: if the task was cancelled or requeued meanwhile, the write misses
-/// and the outcome is dropped.
+/// and the outcome is dropped. A result the handler can verify (<see cref="IVerifiesResults"/>) is verified first: one that
+/// fails is a failed attempt, counted toward this worker's quarantine and retried on another worker.
 /// </summary>
 public sealed partial class AttemptRunner(
     TaskHandlers handlers,
     AttemptOutcomes outcomes,
     TaskArrivals arrivals,
+    ResultQuarantine quarantine,
+    RetryTargets retryTargets,
     NodeIdentity node,
     IOptions<ExecutionOptions> options,
     TaskMetrics metrics,
@@ -99,6 +103,12 @@ public sealed partial class AttemptRunner(
 
             // Off the drain's loop: a handler may compute for a while before its first await.
             var result = await Task.Run(() => handler.ExecuteAsync(context, attempt.Stop.Token), attempt.Stop.Token);
+            if (handler is IVerifiesResults verifier && verifier.Verify(payload.RootElement, result) is { } wrong)
+            {
+                metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "incorrect");
+                return await IncorrectAsync(task, wrong);
+            }
+
             metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "succeeded");
             return new CompleteAttempt(task.Id, task.AttemptToken, result?.ToJsonString() ?? "null");
         }
@@ -126,6 +136,31 @@ public sealed partial class AttemptRunner(
             Activity.Current?.SetStatus(ActivityStatusCode.Error, error);
             return RetryOrFail(task, error);
         }
+    }
+
+    /// <summary>
+    /// A result that failed verification: counted toward quarantine, and the next attempt handed to another live worker
+    /// that is not quarantined, at once (this worker's answer is what is suspect, not the task). With no such worker the
+    /// retry stays here, after the usual backoff.
+    /// </summary>
+    private async Task<TaskTransition> IncorrectAsync(TaskRecord task, string wrong)
+    {
+        var error = $"the result failed verification on {node.Id}: {wrong}";
+        LogIncorrectResult(task.Id, task.Attempt, wrong);
+        if (quarantine.RecordFailure())
+        {
+            LogQuarantined();
+        }
+
+        if (task.Attempt >= task.MaxAttempts)
+        {
+            return new FailAttempt(task.Id, task.AttemptToken, error);
+        }
+
+        var target = await retryTargets.PickAsync(lifetime.ApplicationStopping);
+        return target is null
+            ? RetryOrFail(task, error)
+            : new RetryAttempt(task.Id, task.AttemptToken, error, Guid.NewGuid(), TimeSpan.Zero, target);
     }
 
     private TaskTransition RetryOrFail(TaskRecord task, string error) =>
@@ -157,6 +192,12 @@ public sealed partial class AttemptRunner(
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Attempt of task {TaskId} was cancelled (attempt {Attempt})")]
     private partial void LogAttemptCancelled(Guid taskId, int attempt);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Task {TaskId} attempt {Attempt}: the result failed verification: {Wrong}")]
+    private partial void LogIncorrectResult(Guid taskId, int attempt, string wrong);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Results failed verification repeatedly: this worker is quarantined until its canaries verify again")]
+    private partial void LogQuarantined();
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "The outcome of task {TaskId} attempt {Attempt} could not be written")]
     private partial void LogOutcomeLost(Exception exception, Guid taskId, int attempt);

@@ -7,15 +7,27 @@ using TaskServer.Host.Faults;
 
 namespace TaskServer.Host.Execution;
 
-/// <summary><c>echo</c>: the result is the payload.</summary>
-internal sealed class EchoHandler : ITaskHandler
+/// <summary><c>echo</c>: the result is the payload, which is also how it is verified.</summary>
+internal sealed class EchoHandler(FaultState faults) : ITaskHandler, IVerifiesResults
 {
+    private static readonly JsonElement CanaryPayload = JsonDocument.Parse("""{"canary":"echo","n":[1,2,3]}""").RootElement.Clone();
+
     public string Type => "echo";
+
+    public JsonElement Canary => CanaryPayload;
 
     public string? Validate(JsonElement payload) => null;
 
-    public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(JsonSerializer.SerializeToNode(context.Payload));
+    public Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        var result = JsonSerializer.SerializeToNode(context.Payload);
+
+        // The "incorrect" fault: the payload comes back wrapped, no longer equal to what was sent.
+        return Task.FromResult<JsonNode?>(faults.Current.Incorrect ? new JsonArray(result) : result);
+    }
+
+    public string? Verify(JsonElement payload, JsonNode? result) =>
+        JsonNode.DeepEquals(result, JsonSerializer.SerializeToNode(payload)) ? null : "the echo differs from the payload";
 }
 
 /// <summary><c>sleep</c> <c>{"ms": N}</c>: waits, honouring cancellation.</summary>
@@ -37,9 +49,13 @@ internal sealed class SleepHandler(TimeProvider timeProvider, IOptions<Execution
 /// <c>hash</c> <c>{"data": "...", "rounds": N}</c>: SHA-256 applied N times, CPU-bound. Its result can be
 /// verified, so the "incorrect" fault (a worker returning wrong results) shows up here.
 /// </summary>
-internal sealed class HashHandler(FaultState faults, IOptions<ExecutionOptions> options) : ITaskHandler
+internal sealed class HashHandler(FaultState faults, IOptions<ExecutionOptions> options) : ITaskHandler, IVerifiesResults
 {
+    private static readonly JsonElement CanaryPayload = JsonDocument.Parse("""{"data":"canary","rounds":1000}""").RootElement.Clone();
+
     public string Type => "hash";
+
+    public JsonElement Canary => CanaryPayload;
 
     public string? Validate(JsonElement payload) =>
         PayloadFields.RequireString(payload, "data") ?? PayloadFields.RequireInteger(payload, "rounds", 1, options.Value.MaxHashRounds, required: false);
@@ -54,6 +70,18 @@ internal sealed class HashHandler(FaultState faults, IOptions<ExecutionOptions> 
         }
 
         return Task.FromResult<JsonNode?>(new JsonObject { ["sha256"] = digest, ["rounds"] = rounds });
+    }
+
+    /// <summary>Recomputes the digest: the result must carry it and the number of rounds.</summary>
+    public string? Verify(JsonElement payload, JsonNode? result)
+    {
+        var rounds = PayloadFields.Integer(payload, "rounds", 1);
+        var expected = Compute(payload.GetProperty("data").GetString()!, rounds, CancellationToken.None);
+        return result is JsonObject answer
+            && answer["sha256"] is JsonValue digest && digest.TryGetValue<string>(out var actual) && actual == expected
+            && answer["rounds"] is JsonValue reported && reported.TryGetValue<long>(out var actualRounds) && actualRounds == rounds
+            ? null
+            : "the digest differs from the one recomputed from the payload";
     }
 
     /// <summary>The expected result, so a client (or a drill) can verify what a worker returned.</summary>

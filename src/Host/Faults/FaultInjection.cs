@@ -38,7 +38,7 @@ public sealed class FaultState
 
 /// <param name="LatencyMs">Added to every request but the fault endpoint itself and /health/live.</param>
 /// <param name="ErrorRate">Fraction (0..1) of those requests answered 500 fault-injected.</param>
-/// <param name="Incorrect">Handlers that can be verified (hash) return a wrong result.</param>
+/// <param name="Incorrect">Handlers that can be verified (hash, echo) return a wrong result.</param>
 /// <param name="HeartbeatsPaused">The node stops heartbeating while it keeps working: to its peers it looks dead.</param>
 public sealed record FaultSettings(int LatencyMs, double ErrorRate, bool Incorrect, bool HeartbeatsPaused)
 {

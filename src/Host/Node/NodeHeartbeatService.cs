@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
 using TaskServer.StorageManager;
+using TaskServer.Host.Quarantine;
 using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
@@ -20,6 +21,7 @@ internal sealed partial class NodeHeartbeatService(
     FaultState faults,
     TaskArrivals arrivals,
     StorageContact storageContact,
+    ResultQuarantine quarantine,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger) : BackgroundService
@@ -57,7 +59,7 @@ internal sealed partial class NodeHeartbeatService(
             arrivals.Raise();
         }
 
-        return new NodeLoad(active.Queued, active.Running, settings.Capacity);
+        return new NodeLoad(active.Queued, active.Running, settings.Capacity, quarantine.IsQuarantined);
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Heartbeat of {Node} failed")]

@@ -56,7 +56,9 @@ public static class TaskRoutes
             ["ConsecutiveFailuresHealthPolicy.Threshold"] = "2",
         },
         Destinations = liveNodes
-            .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone)
+            // A quarantined worker returns results that fail verification: no new task goes to it, from a client or
+            // from the sweeper (WorkerPicker chooses among these destinations).
+            .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone && !n.Load.Quarantined)
             .ToDictionary(n => n.NodeId, n => new DestinationConfig { Address = n.Url }, StringComparer.Ordinal),
     };
 }

@@ -8,7 +8,11 @@ public enum NodeRole
 }
 
 /// <summary>What a worker reports about its backlog: tasks waiting, tasks running, and how many it runs at once.</summary>
-public readonly record struct NodeLoad(int Queued, int Running, int Capacity);
+/// <param name="Quarantined">
+/// Its results failed verification repeatedly and it has not passed a check since: gateways route nothing to it and
+/// the sweeper moves nothing onto it.
+/// </param>
+public readonly record struct NodeLoad(int Queued, int Running, int Capacity, bool Quarantined = false);
 
 public sealed record NodeHeartbeat(string NodeId, NodeRole Role, string Url, NodeLoad Load);
 

@@ -60,14 +60,18 @@ public sealed class FailAttempt(Guid taskId, Guid attemptToken, string error) : 
 /// <summary>
 /// The current attempt failed and another is allowed: Running -> Queued with the next attempt number
 /// and <see cref="NextToken"/>, due after <see cref="Delay"/> (the backoff, by the database clock).
-/// The store applies it only while attempt &lt; maxAttempts.
+/// The store applies it only while attempt &lt; maxAttempts. With a <see cref="Worker"/>, the next attempt is that
+/// worker's: a worker whose result failed verification hands the retry to another instead of repeating it itself.
 /// </summary>
-public sealed class RetryAttempt(Guid taskId, Guid attemptToken, string error, Guid nextToken, TimeSpan delay = default) : TaskTransition(taskId)
+public sealed class RetryAttempt(Guid taskId, Guid attemptToken, string error, Guid nextToken, TimeSpan delay = default, string? worker = null) : TaskTransition(taskId)
 {
     public Guid AttemptToken { get; } = attemptToken;
     public string Error { get; } = error;
     public Guid NextToken { get; } = nextToken;
     public TimeSpan Delay { get; } = delay;
+
+    /// <summary>The worker that owns the next attempt; null keeps the task with the worker that ran this one.</summary>
+    public string? Worker { get; } = worker;
 
     public override IReadOnlyList<TaskState> From => TaskStateMachine.RunningOnly;
     public override TaskState Target => TaskState.Queued;

@@ -11,7 +11,7 @@ public sealed class SubmitRequestTests
 {
     private const int Limit = 1024;
 
-    private readonly TaskHandlers handlers = new([new EchoHandler(), new SleepHandler(TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new ExecutionOptions())), new HashHandler(new FaultState(), Microsoft.Extensions.Options.Options.Create(new ExecutionOptions()))]);
+    private readonly TaskHandlers handlers = new([new EchoHandler(new FaultState()), new SleepHandler(TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new ExecutionOptions())), new HashHandler(new FaultState(), Microsoft.Extensions.Options.Options.Create(new ExecutionOptions()))]);
 
     private readonly ExecutionOptions options = new() { DefaultMaxAttempts = 3, MaxAttemptsLimit = 20, MaxPayloadBytes = Limit };
 

@@ -18,14 +18,14 @@ public sealed class EchoHandlerTests
     [InlineData("[1,2.5,true]")]
     public async Task Echo_returns_the_payload_unchanged(string payload)
     {
-        var result = await new EchoHandler().ExecuteAsync(Handlers.Context(payload), TestContext.Current.CancellationToken);
+        var result = await new EchoHandler(new FaultState()).ExecuteAsync(Handlers.Context(payload), TestContext.Current.CancellationToken);
 
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(payload), result), $"echoed {result?.ToJsonString()}");
     }
 
     [Fact]
     public void Echo_accepts_any_payload() =>
-        Assert.Null(new EchoHandler().Validate(JsonElement.Parse("[]")));
+        Assert.Null(new EchoHandler(new FaultState()).Validate(JsonElement.Parse("[]")));
 }
 
 public sealed class SleepHandlerTests

@@ -38,6 +38,21 @@ public abstract class NodeRegistryContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task A_heartbeat_carries_quarantine_in_and_out()
+    {
+        var id = Unique();
+        await Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(0, 1, 4, Quarantined: true)), Ct);
+
+        var quarantined = Assert.Single(await Nodes.ListLiveAsync(TimeSpan.FromSeconds(5), Ct), n => n.NodeId == id);
+        Assert.True(quarantined.Load.Quarantined);
+
+        await Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(0, 1, 4)), Ct);
+
+        var released = Assert.Single(await Nodes.ListAsync(Ct), n => n.NodeId == id);
+        Assert.False(released.Load.Quarantined);
+    }
+
+    [Fact]
     public async Task A_node_that_stops_heartbeating_drops_out_of_the_live_list_after_the_timeout()
     {
         var id = Unique();

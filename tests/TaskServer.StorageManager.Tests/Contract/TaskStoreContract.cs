@@ -494,6 +494,33 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
+    public async Task A_retry_with_a_worker_hands_the_next_attempt_to_that_worker()
+    {
+        var failing = Unique("worker");
+        var other = Unique("worker");
+        var single = await CreateAsync(worker: failing);
+        var inSet = await CreateAsync(worker: failing);
+        var plain = await CreateAsync(worker: failing);
+        await Store.ClaimAsync(failing, "job-1", 10, Ct);
+
+        var handed = await Store.ApplyAsync(new RetryAttempt(single.Id, single.AttemptToken, "wrong result", Guid.NewGuid(), TimeSpan.Zero, other), Ct);
+        var outcomes = await Store.ApplyOutcomesAsync(
+            [
+                new RetryAttempt(inSet.Id, inSet.AttemptToken, "wrong result", Guid.NewGuid(), TimeSpan.Zero, other),
+                new RetryAttempt(plain.Id, plain.AttemptToken, "boom", Guid.NewGuid()),
+            ],
+            Ct);
+
+        Assert.Equal(TransitionOutcome.Applied, handed.Outcome);
+        Assert.Equal(other, handed.Task!.Worker);
+        Assert.Equal(failing, Assert.Single(handed.Task.History).Worker);
+        Assert.Equal([TransitionOutcome.Applied, TransitionOutcome.Applied], outcomes);
+        Assert.Equal(failing, (await Store.GetAsync(plain.Id, Ct))!.Worker);
+        Assert.Equal([plain.Id], (await Store.ClaimAsync(failing, "job-2", 10, Ct)).Select(t => t.Id));
+        Assert.Equal(new[] { single.Id, inSet.Id }.Order(), (await Store.ClaimAsync(other, "job-3", 10, Ct)).Select(t => t.Id).Order());
+    }
+
+    [Fact]
     public async Task A_set_of_outcomes_refuses_a_retry_once_the_last_attempt_has_run()
     {
         var worker = Unique("worker");

@@ -99,6 +99,7 @@ public sealed class MongoCommandRenderingTests
             """
             [{ $set: {
               status: "Queued",
+              worker: "$worker",
               attempt: { $add: ["$attempt", 1] },
               attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") },
               error: { $literal: "boom" },
@@ -108,6 +109,14 @@ public sealed class MongoCommandRenderingTests
             } }]
             """,
             MongoTaskCommands.TransitionUpdate(new RetryAttempt(TaskId, Token, "boom", NextToken, TimeSpan.FromMilliseconds(1500))));
+    }
+
+    [Fact]
+    public void A_retry_handed_to_another_worker_sets_that_worker()
+    {
+        var stages = MongoTaskCommands.TransitionUpdate(new RetryAttempt(TaskId, Token, "boom", NextToken, TimeSpan.Zero, "worker-b"));
+
+        Assert.Equal(BsonDocument.Parse("""{ $literal: "worker-b" }"""), stages[0]["$set"]["worker"]);
     }
 
     [Fact]
@@ -375,10 +384,10 @@ public sealed class MongoCommandRenderingTests
             [{ $set: {
               role: { $literal: "Worker" }, url: { $literal: "http://w" },
               queued: { $literal: 3 }, running: { $literal: 2 }, capacity: { $literal: 8 },
-              lastSeen: "$$NOW"
+              quarantined: { $literal: true }, lastSeen: "$$NOW"
             } }]
             """,
-            MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("node-1", NodeRole.Worker, "http://w", new NodeLoad(3, 2, 8))));
+            MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("node-1", NodeRole.Worker, "http://w", new NodeLoad(3, 2, 8, Quarantined: true))));
     }
 
     [Fact]
@@ -420,6 +429,7 @@ public sealed class MongoCommandRenderingTests
         Assert.Equal(
             new NodeRecord("node-1", NodeRole.Standalone, "http://w", new NodeLoad(3, 2, 8), new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), TimeSpan.FromMilliseconds(1234)),
             node);
+        Assert.True(MongoNodeCommands.ToNode(document.Set("quarantined", true)).Load.Quarantined);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class MongoServerRulesTests
 
     private static readonly IReadOnlySet<string> TaskFields = Constants(typeof(TaskField));
     private static readonly IReadOnlySet<string> LeaseFields = new HashSet<string>(Constants(typeof(MongoLeaseCommands))) { "_id" };
-    private static readonly IReadOnlySet<string> NodeFields = new HashSet<string> { "_id", "role", "url", "queued", "running", "capacity", "lastSeen", "ageMs" };
+    private static readonly IReadOnlySet<string> NodeFields = new HashSet<string> { "_id", "role", "url", "queued", "running", "capacity", "quarantined", "lastSeen", "ageMs" };
     private static readonly IReadOnlySet<string> SchemaFields = new HashSet<string> { "_id", "version" };
 
     private enum Kind
