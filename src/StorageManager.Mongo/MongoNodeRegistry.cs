@@ -2,10 +2,11 @@ using MongoDB.Bson;
 using MongoDB.Driver;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Mongo;
 
-internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFencedWriter fencedWriter) : INodeRegistry
+internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFencedWriter fencedWriter, ITaskStore tasks) : INodeRegistry
 {
     private static UpdateOptions Upsert => new() { IsUpsert = true };
 
@@ -20,6 +21,14 @@ internal sealed class MongoNodeRegistry(MongoCollections collections, MongoFence
                 Upsert,
                 token),
             cancellationToken);
+
+    /// <summary>Two round trips on MongoDB: the count (an aggregation) and the heartbeat (an upsert) cannot share one command.</summary>
+    public async Task<ActiveCounts> HeartbeatWithLoadAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        var counts = await tasks.CountActiveByWorkerAsync(heartbeat.NodeId, cancellationToken);
+        await HeartbeatAsync(heartbeat with { Load = heartbeat.Load with { Queued = counts.Queued, Running = counts.Running } }, cancellationToken);
+        return counts;
+    }
 
     public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken) =>
         AggregateAsync(MongoNodeCommands.List(), cancellationToken);

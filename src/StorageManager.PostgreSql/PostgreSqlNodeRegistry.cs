@@ -1,6 +1,7 @@
 using Npgsql;
 using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.PostgreSql;
 
@@ -26,6 +27,35 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);
         command.Parameters.AddWithValue("quarantined", heartbeat.Load.Quarantined);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<ActiveCounts> HeartbeatWithLoadAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        // The count a worker's load report needs and the heartbeat that reports it, in one statement: on an idle
+        // cluster these were half of all statements.
+        await using var command = dataSource.CreateCommand(
+            $"""
+            WITH load AS (
+                SELECT count(*) FILTER (WHERE status = 'Queued')::int AS queued, count(*) FILTER (WHERE status = 'Running')::int AS running,
+                       count(*) FILTER (WHERE status = 'Queued' AND due_at <= now())::int AS due
+                FROM {tables.Tasks} WHERE worker = @id AND status IN ('Queued', 'Running')),
+            beat AS (
+                INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, last_seen)
+                SELECT @id, @role, @url, queued, running, @capacity, @quarantined, clock_timestamp() FROM load
+                ON CONFLICT (node_id) DO UPDATE
+                    SET role = excluded.role, url = excluded.url, queued = excluded.queued, running = excluded.running,
+                        capacity = excluded.capacity, quarantined = excluded.quarantined, last_seen = excluded.last_seen
+                RETURNING 1)
+            SELECT queued, running, due FROM load, beat
+            """);
+        command.Parameters.AddWithValue("id", heartbeat.NodeId);
+        command.Parameters.AddWithValue("role", heartbeat.Role.ToString());
+        command.Parameters.AddWithValue("url", heartbeat.Url);
+        command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);
+        command.Parameters.AddWithValue("quarantined", heartbeat.Load.Quarantined);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new ActiveCounts(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
     }
 
     public async Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken)

@@ -4,7 +4,6 @@ using TaskServer.Host.Faults;
 using TaskServer.StorageManager;
 using TaskServer.Host.Quarantine;
 using TaskServer.StorageManager.Nodes;
-using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Host.Node;
 
@@ -16,7 +15,6 @@ namespace TaskServer.Host.Node;
 /// </summary>
 internal sealed partial class NodeHeartbeatService(
     INodeRegistry registry,
-    ITaskStore tasks,
     NodeIdentity node,
     FaultState faults,
     TaskArrivals arrivals,
@@ -39,8 +37,7 @@ internal sealed partial class NodeHeartbeatService(
 
             try
             {
-                var load = settings.RunsWorker ? await CountLoadAsync(settings, stoppingToken) : default;
-                await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, load), stoppingToken);
+                await BeatAsync(settings, stoppingToken);
                 storageContact.Succeeded();
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
@@ -51,15 +48,20 @@ internal sealed partial class NodeHeartbeatService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task<NodeLoad> CountLoadAsync(NodeOptions settings, CancellationToken cancellationToken)
+    private async Task BeatAsync(NodeOptions settings, CancellationToken cancellationToken)
     {
-        var active = await tasks.CountActiveByWorkerAsync(node.Id, cancellationToken);
+        if (!settings.RunsWorker)
+        {
+            await registry.HeartbeatAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, default), cancellationToken);
+            return;
+        }
+
+        var load = new NodeLoad(0, 0, settings.Capacity, quarantine.IsQuarantined);
+        var active = await registry.HeartbeatWithLoadAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, load), cancellationToken);
         if (active.Due > 0)
         {
             arrivals.Raise();
         }
-
-        return new NodeLoad(active.Queued, active.Running, settings.Capacity, quarantine.IsQuarantined);
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Heartbeat of {Node} failed")]

@@ -8,6 +8,12 @@ public interface INodeRegistry
     /// <summary>Registers the node or refreshes its heartbeat and load.</summary>
     Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A worker's heartbeat with its load counted by the store from its tasks (the <see cref="NodeLoad.Queued"/> and
+    /// <see cref="NodeLoad.Running"/> given are ignored), in one write where the provider allows; returns the counts.
+    /// </summary>
+    Task<Tasks.ActiveCounts> HeartbeatWithLoadAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>Nodes whose last heartbeat is younger than <paramref name="timeout"/>.</summary>

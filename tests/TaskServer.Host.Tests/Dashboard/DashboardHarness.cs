@@ -125,6 +125,8 @@ public static class DashboardHarness
     {
         public Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<ActiveCounts> HeartbeatWithLoadAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(nodes);
 
         public Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.FromResult(nodes);

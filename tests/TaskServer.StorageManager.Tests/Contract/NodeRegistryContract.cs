@@ -1,4 +1,5 @@
 using TaskServer.StorageManager.Nodes;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Tests.Contract;
 
@@ -21,6 +22,25 @@ public abstract class NodeRegistryContract(StorageFixture fixture)
         Assert.Equal("http://127.0.0.1:5091", node.Url);
         Assert.Equal(new NodeLoad(3, 2, 8), node.Load);
         Assert.InRange(node.Age, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_workers_heartbeat_with_load_reports_what_the_store_counts_of_its_tasks()
+    {
+        var id = Unique();
+        var tasks = fixture.Tasks;
+        foreach (var i in Enumerable.Range(0, 3))
+        {
+            await tasks.CreateAsync(new NewTask { Id = Guid.CreateVersion7(), Type = "echo", Payload = "1", MaxAttempts = 1, Worker = id, AttemptToken = Guid.NewGuid() }, Ct);
+        }
+
+        await tasks.ClaimAsync(id, "job-1", 1, Ct);
+
+        var counted = await Nodes.HeartbeatWithLoadAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(99, 99, 8, Quarantined: true)), Ct);
+
+        Assert.Equal(new ActiveCounts(2, 1, Due: 2), counted);
+        var node = Assert.Single(await Nodes.ListAsync(Ct), n => n.NodeId == id);
+        Assert.Equal(new NodeLoad(2, 1, 8, Quarantined: true), node.Load);
     }
 
     [Fact]

@@ -132,7 +132,7 @@ public sealed class MongoProviderGuardTests
         var collections = new MongoCollections(client.GetDatabase("db"), bounds);
         var tasks = new MongoTaskStore(collections, new MongoFencedWriter(collections));
         var leases = new MongoLeaseStore(leaseClient, NullLogger<MongoLeaseStore>.Instance);
-        var nodes = new MongoNodeRegistry(collections, new MongoFencedWriter(collections));
+        var nodes = new MongoNodeRegistry(collections, new MongoFencedWriter(collections), tasks);
         var fence = new Fence("l", "h", 1);
         var id = Guid.CreateVersion7();
         Func<Task>[] calls =
