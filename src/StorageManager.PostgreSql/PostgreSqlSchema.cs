@@ -84,6 +84,10 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         CREATE INDEX tasks_claimable ON {tables.Tasks} (worker, id) WHERE status = 'Queued';
         CREATE INDEX tasks_by_owner ON {tables.Tasks} (owner, id DESC);
         """,
+        // Retention: the primary removes finished tasks oldest first, a batch at a time, past their age.
+        $"""
+        CREATE INDEX tasks_finished ON {tables.Tasks} (finished_at) WHERE status IN ('Succeeded', 'Failed', 'Cancelled');
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
