@@ -26,20 +26,7 @@ internal sealed partial class FinishedTaskRetention(
             await Task.Delay(settings.Interval, timeProvider, stoppingToken);
             try
             {
-                var removed = 0;
-                int batch;
-                do
-                {
-                    if (leadership.CurrentFence is null)
-                    {
-                        break;
-                    }
-
-                    batch = await tasks.DeleteFinishedBeforeAsync(settings.FinishedTaskAge, settings.BatchSize, stoppingToken);
-                    removed += batch;
-                }
-                while (batch == settings.BatchSize);
-
+                var removed = await RemoveExpiredAsync(settings, stoppingToken);
                 if (removed > 0)
                 {
                     LogRemoved(removed, settings.FinishedTaskAge);
@@ -50,6 +37,26 @@ internal sealed partial class FinishedTaskRetention(
                 LogFailed(exception);
             }
         }
+    }
+
+    /// <summary>One round: batches while this node is primary and each batch comes back full; how many tasks went.</summary>
+    internal async Task<int> RemoveExpiredAsync(RetentionOptions settings, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        int batch;
+        do
+        {
+            if (leadership.CurrentFence is null)
+            {
+                break;
+            }
+
+            batch = await tasks.DeleteFinishedBeforeAsync(settings.FinishedTaskAge, settings.BatchSize, cancellationToken);
+            removed += batch;
+        }
+        while (batch == settings.BatchSize);
+
+        return removed;
     }
 
     [LoggerMessage(EventId = 540, Level = LogLevel.Information, Message = "Retention removed {Count} tasks finished more than {Age} ago")]
