@@ -15,8 +15,14 @@ public sealed class WorkerAdminTests
     public async Task A_worker_only_node_serves_faults_to_the_admin_key_and_refuses_others()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await using var worker = NodeProcess.Start(ClusterSettings.For(
-            database, "Worker", "w-admin", ("Faults:Enabled", "true"), ("Faults:AllowInProduction", "true")));
+        // As scripts/cluster.sh starts a worker: admin keys only, no client or viewer keys.
+        var settings = ClusterSettings.For(database, "Worker", "w-admin", ("Faults:Enabled", "true"), ("Faults:AllowInProduction", "true"));
+        foreach (var key in settings.Keys.Where(key => key.StartsWith("Auth:ApiKeys:", StringComparison.Ordinal) || key.StartsWith("Auth:ViewerKeys:", StringComparison.Ordinal)).ToList())
+        {
+            settings.Remove(key);
+        }
+
+        await using var worker = NodeProcess.Start(settings);
         await worker.WaitUntilLiveAsync();
 
         using var admin = new HttpClient { BaseAddress = new Uri(worker.InternalUrl) };
@@ -35,7 +41,7 @@ public sealed class WorkerAdminTests
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         Assert.Equal(5, (await TaskApi.ReadJsonAsync(read)).GetProperty("latencyMs").GetInt32());
-        await ApiContractTests.AssertProblemAsync(byClient, HttpStatusCode.Forbidden, "forbidden");
+        await ApiContractTests.AssertProblemAsync(byClient, HttpStatusCode.Unauthorized, "admin-required");
         await ApiContractTests.AssertProblemAsync(byNobody, HttpStatusCode.Unauthorized, "admin-required");
     }
 }
