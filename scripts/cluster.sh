@@ -233,7 +233,8 @@ start_node() {
     "LoadBalancing__Policy=$POLICY"
     "Auth__AdminKeys__0=$ADMIN_KEY"
   )
-  if [ "$FAULTS" = 1 ]; then settings+=(Faults__Enabled=true); fi
+  # The throwaway cluster runs as Production; its drills need faults there, hence the second switch.
+  if [ "$FAULTS" = 1 ]; then settings+=(Faults__Enabled=true Faults__AllowInProduction=true); fi
   if [ "$role" != Worker ]; then
     settings+=("Auth__ApiKeys__0=$API_KEY" "Auth__ApiKeys__1=$API_KEY_2")
   fi

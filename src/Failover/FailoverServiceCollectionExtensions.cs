@@ -9,7 +9,7 @@ namespace TaskServer.Failover;
 public static class FailoverServiceCollectionExtensions
 {
     /// <summary>
-    /// The failover agent and the sweeper of a gateway, and its <see cref="IPrimaryStatus"/>. The caller binds
+    /// The failover agent, the sweeper and the retention of a gateway (the caller binds <see cref="RetentionOptions"/>), and its <see cref="IPrimaryStatus"/>. The caller binds
     /// <see cref="FailoverOptions"/> (with the node's id, URL and worker timeout) and provides an <see cref="IExecutionJobs"/>.
     /// </summary>
     public static IServiceCollection AddFailover(this IServiceCollection services)
@@ -23,6 +23,9 @@ public static class FailoverServiceCollectionExtensions
         services.AddHttpClient(PrimaryProbe.HttpClientName);
         services.AddHostedService<FailoverAgent>();
         services.AddHostedService<Sweeper>();
+        services.AddOptions<RetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>();
+        services.AddHostedService<FinishedTaskRetention>();
         return services;
     }
 }

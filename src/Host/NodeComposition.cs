@@ -362,6 +362,7 @@ internal static class NodeComposition
         services.AddSingleton<TaskCounts>();
         services.AddApiDocument();
         services.AddFailover();
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.SectionName));
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))
             .Configure<NodeIdentity, IOptions<NodeOptions>>((failover, identity, node) =>

@@ -6,6 +6,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using MongoDB.Bson;
 using MongoDB.Bson.IO;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Mongo;
 
@@ -90,7 +91,7 @@ internal static class MongoJson
             return new BsonDecimal128(exact);
         }
 
-        throw new ArgumentException($"The JSON number {Shorten(text)} has more significant digits than MongoDB stores exactly (34).");
+        throw new TaskNotStorableException($"The JSON number {Shorten(text)} has more significant digits than MongoDB stores exactly (34).");
     }
 
     /// <summary>
@@ -103,7 +104,7 @@ internal static class MongoJson
         var size = SizeOf(value);
         return size <= MaxValueBytes
             ? value
-            : throw new ArgumentException($"The {what} takes {size} bytes as BSON; MongoDB stores at most {MaxValueBytes} for it in a task.");
+            : throw new TaskNotStorableException($"The {what} takes {size} bytes as BSON; MongoDB stores at most {MaxValueBytes} for it in a task.");
     }
 
     /// <summary>Why a handler's result cannot be stored, or null when it can.</summary>

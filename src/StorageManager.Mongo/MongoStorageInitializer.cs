@@ -148,6 +148,17 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
             }),
         // Listing one client's tasks, newest first.
         new(new BsonDocument { { TaskField.Owner, 1 }, { TaskField.Id, -1 } }),
+        // Retention: finished tasks, oldest finish first.
+        new(
+            new BsonDocument(TaskField.FinishedAt, 1),
+            new CreateIndexOptions<BsonDocument>
+            {
+                Name = "finished",
+                PartialFilterExpression = new BsonDocument(TaskField.Status, new BsonDocument("$in", new BsonArray
+                {
+                    nameof(TaskState.Succeeded), nameof(TaskState.Failed), nameof(TaskState.Cancelled),
+                })),
+            }),
     ];
 
     /// <summary>The failover history of a lease, newest first (every /cluster read).</summary>

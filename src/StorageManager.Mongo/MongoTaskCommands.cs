@@ -275,6 +275,30 @@ internal static class MongoTaskCommands
         new("$group", new BsonDocument { { "_id", "$" + TaskField.Status }, { "count", new BsonDocument("$sum", 1) } }),
     ];
 
+    private static readonly BsonArray FinishedStates = [nameof(TaskState.Succeeded), nameof(TaskState.Failed), nameof(TaskState.Cancelled)];
+
+    /// <summary>Retention's candidates: finished tasks older than <paramref name="age"/> by the server's clock, oldest first, ids only.</summary>
+    internal static BsonDocument[] FinishedBefore(TimeSpan age, int limit) =>
+    [
+        new("$match", new BsonDocument(TaskField.Status, new BsonDocument("$in", FinishedStates))),
+        new("$match", new BsonDocument("$expr", new BsonDocument("$lt", new BsonArray
+        {
+            "$" + TaskField.FinishedAt,
+            new BsonDocument("$subtract", new BsonArray { "$$NOW", new BsonDocument("$literal", (long)age.TotalMilliseconds) }),
+        }))),
+        new("$sort", new BsonDocument(TaskField.FinishedAt, 1)),
+        new("$limit", limit),
+        new("$project", new BsonDocument(TaskField.Id, 1)),
+    ];
+
+    /// <summary>Removes the retention's candidates, each still finished.</summary>
+    internal static BsonDocument FinishedByIds(IEnumerable<BsonValue> ids) =>
+        new()
+        {
+            { TaskField.Id, new BsonDocument("$in", new BsonArray(ids)) },
+            { TaskField.Status, new BsonDocument("$in", FinishedStates) },
+        };
+
     internal static BsonDocument RunningFilter(Guid? after)
     {
         var filter = new BsonDocument

@@ -110,6 +110,21 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
             Tasks.Find(MongoTaskCommands.RunningFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
             cancellationToken);
 
+    public async Task<int> DeleteFinishedBeforeAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
+    {
+        var candidates = await AggregateAsync(MongoTaskCommands.FinishedBefore(age, limit), cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return 0;
+        }
+
+        var deleted = await MongoBounds.RunAsync(
+            Bound,
+            token => Tasks.DeleteManyAsync(MongoTaskCommands.FinishedByIds(candidates.Select(c => c[TaskField.Id])), token),
+            cancellationToken);
+        return (int)deleted.DeletedCount;
+    }
+
     public async Task<IReadOnlyDictionary<TaskState, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {
         var groups = await AggregateAsync(MongoTaskCommands.CountByStatus(), cancellationToken);

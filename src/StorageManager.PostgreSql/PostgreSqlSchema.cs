@@ -93,6 +93,10 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         $"""
         ALTER TABLE {tables.Nodes} ADD COLUMN quarantined boolean NOT NULL DEFAULT false;
         """,
+        // Retention: the primary removes finished tasks oldest first, a batch at a time, past their age.
+        $"""
+        CREATE INDEX tasks_finished ON {tables.Tasks} (finished_at) WHERE status IN ('Succeeded', 'Failed', 'Cancelled');
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

@@ -318,6 +318,20 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return await ReadAllAsync(command, cancellationToken);
     }
 
+    public async Task<int> DeleteFinishedBeforeAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            DELETE FROM {tables.Tasks} WHERE id IN (
+                SELECT id FROM {tables.Tasks}
+                WHERE status IN ('Succeeded', 'Failed', 'Cancelled') AND finished_at < now() - @age
+                ORDER BY finished_at LIMIT @limit)
+            """);
+        command.Parameters.AddWithValue("age", age);
+        command.Parameters.AddWithValue("limit", limit);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private static (string Assignments, string? ExtraCondition) Describe(TaskTransition transition, NpgsqlParameterCollection parameters)
     {
         switch (transition)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using TaskServer.Drill.Cluster;
 
 namespace TaskServer.Drill.Tests;
@@ -36,6 +38,45 @@ public sealed class ClusterEnvTests
         Assert.Equal("Host=127.0.0.1;Port=55440;Username=taskserver;Database=taskserver", env.StorageConnectionString);
         Assert.Equal("/work/main/.cluster/pids/alpha.pid", env.PidFile("alpha"));
         Assert.Null(env.StorageDatabase);
+    }
+
+    [Fact]
+    public void A_tls_cluster_names_its_ca_and_second_client_key_and_the_ca_loads()
+    {
+        using var key = ECDsa.Create();
+        using var issued = new CertificateRequest("CN=taskserver test CA", key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(Path.GetTempPath(), $"ca-{Guid.NewGuid():N}.pem");
+        File.WriteAllText(path, issued.ExportCertificatePem());
+        try
+        {
+            var tls = Complete.Replace("http://", "https://", StringComparison.Ordinal) + $"\nAPI_KEY_2=api2123456789abcdef0123456789ab\nCA_CERT='{path}'\n";
+
+            var env = ClusterEnv.Parse(tls, "env");
+            using var ca = env.LoadCaCertificate();
+
+            Assert.Equal("api2123456789abcdef0123456789ab", env.ApiKey2);
+            Assert.Equal(path, env.CaCert);
+            Assert.Equal(issued.Thumbprint, ca?.Thumbprint);
+            Assert.All(env.Gateways, gateway => Assert.Equal(Uri.UriSchemeHttps, gateway.Scheme));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_plain_cluster_has_no_ca_and_an_unreadable_ca_is_named()
+    {
+        var plain = ClusterEnv.Parse(Complete, "env");
+        var missing = ClusterEnv.Parse(Complete + "\nCA_CERT=/no/such/ca.pem\n", "env");
+
+        Assert.Null(plain.CaCert);
+        Assert.Null(plain.ApiKey2);
+        Assert.Null(plain.LoadCaCertificate());
+        var error = Assert.Throws<ClusterEnvException>(missing.LoadCaCertificate);
+        Assert.Contains("/no/such/ca.pem", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

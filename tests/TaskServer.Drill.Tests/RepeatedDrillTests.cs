@@ -64,7 +64,7 @@ public sealed class RepeatedDrillTests
 
     private static GatewayRunRecord Run(double ttd, double ttr, int lost, int duplicates)
     {
-        var report = DrillReport.Of(Header, Figures(lost, duplicates), new Load.AckRecorder(new Load.RunClock(TimeProvider.System)), new DrillTarget("SIGKILL", "alpha", "alpha-1", 1, "http://127.0.0.1:5080/"), [new Invariant("no acknowledged task lost", lost == 0, "")], []) with
+        var report = DrillReport.Of(Header, Figures(lost, duplicates), new Load.AckRecorder(new Load.RunClock(TimeProvider.System), ca: null), new DrillTarget("SIGKILL", "alpha", "alpha-1", 1, "http://127.0.0.1:5080/"), [new Invariant("no acknowledged task lost", lost == 0, "")], []) with
         {
             TtdMs = ttd,
             TtrMs = ttr,

@@ -5,15 +5,21 @@ using TaskServer.Testing;
 
 namespace TaskServer.EndToEnd.Tests;
 
-/// <summary>A loopback HTTP endpoint that records every callback a task makes: the side effects a test counts.</summary>
+/// <summary>
+/// A loopback HTTP endpoint that records every callback a task makes: the side effects a test counts. Given a URL to
+/// redirect to, it answers each call 302 to that URL instead.
+/// </summary>
 public sealed class CallbackSink : IDisposable
 {
     private readonly HttpListener listener = new();
     private readonly ConcurrentQueue<JsonElement> calls = new();
     private readonly Task loop;
+    private readonly string? redirectTo;
+    private int hits;
 
-    public CallbackSink()
+    public CallbackSink(string? redirectTo = null)
     {
+        this.redirectTo = redirectTo;
         Url = $"http://127.0.0.1:{FreePort.Next()}/";
         listener.Prefixes.Add(Url);
         listener.Start();
@@ -23,6 +29,9 @@ public sealed class CallbackSink : IDisposable
     public string Url { get; }
 
     public IReadOnlyCollection<JsonElement> Calls => calls;
+
+    /// <summary>Every request that reached the sink, whatever its method or body (a followed redirect arrives as a GET).</summary>
+    public int Hits => Volatile.Read(ref hits);
 
     public void Dispose()
     {
@@ -44,12 +53,22 @@ public sealed class CallbackSink : IDisposable
                 return;
             }
 
+            Interlocked.Increment(ref hits);
             using (var document = await JsonDocument.ParseAsync(context.Request.InputStream))
             {
                 calls.Enqueue(document.RootElement.Clone());
             }
 
-            context.Response.StatusCode = 204;
+            if (redirectTo is null)
+            {
+                context.Response.StatusCode = 204;
+            }
+            else
+            {
+                context.Response.StatusCode = 302;
+                context.Response.RedirectLocation = redirectTo;
+            }
+
             context.Response.Close();
         }
     }

@@ -81,9 +81,9 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         context.Log($"Primary {Markup.Escape(view.Self.Id)} at {primary}; direct phases round-robin over {string.Join(", ", workers)}; {settings.Concurrency} callers, {settings.Duration.TotalSeconds:0.#} s per phase.");
 
         var clock = new RunClock(context.Time);
-        using var recorder = new AckRecorder(clock);
+        using var recorder = new AckRecorder(clock, context.CaCertificate);
         using var client = context.NewClient(recorder);
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency * 2 }) { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency * 2 }.Trusting(context.CaCertificate)) { Timeout = TimeSpan.FromSeconds(30) };
         var loop = new HttpLoad(http, clock);
         var notes = new List<string>();
         var markers = new List<Marker>();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using TaskServer.Client;
 using TaskServer.Drill.Bench;
 using TaskServer.Drill.Cluster;
 using TaskServer.Drill.Scenarios;
@@ -198,7 +199,8 @@ internal static class DrillCommands
         try
         {
             var env = await ClusterEnv.LoadAsync(clusterFile, cancellationToken);
-            using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+            using var ca = env.LoadCaCertificate();
+            using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }.Trusting(ca)) { Timeout = Timeout.InfiniteTimeSpan };
             return await action(env, new ClusterApi(http, env));
         }
         catch (Exception e) when (e is ClusterEnvException or DrillException)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Spectre.Console;
 using TaskServer.Client;
 using TaskServer.Drill.Cluster;
@@ -16,12 +17,16 @@ internal sealed class DrillContext : IDisposable
         Command = command;
         Console = console;
         Machine = machine;
-        Http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+        CaCertificate = env.LoadCaCertificate();
+        Http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }.Trusting(CaCertificate)) { Timeout = Timeout.InfiniteTimeSpan };
         Api = new ClusterApi(Http, env);
         Signals = new NodeSignals(env);
     }
 
     public ClusterEnv Env { get; }
+
+    /// <summary>The cluster's CA when it runs on TLS: every client the drill opens trusts it.</summary>
+    public X509Certificate2? CaCertificate { get; }
 
     public string ReportDirectory { get; }
 
@@ -55,6 +60,7 @@ internal sealed class DrillContext : IDisposable
         var options = new TaskServerClientOptions
         {
             ApiKey = Env.ApiKey,
+            CaCertificate = CaCertificate,
             MaxAttempts = 120,
             BaseDelay = TimeSpan.FromMilliseconds(50),
             MaxDelay = TimeSpan.FromMilliseconds(500),
@@ -71,5 +77,9 @@ internal sealed class DrillContext : IDisposable
     public void Log(string markup) =>
         Console.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss.fff}[/] {markup}");
 
-    public void Dispose() => Http.Dispose();
+    public void Dispose()
+    {
+        Http.Dispose();
+        CaCertificate?.Dispose();
+    }
 }

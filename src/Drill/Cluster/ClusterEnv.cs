@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace TaskServer.Drill.Cluster;
@@ -21,7 +23,9 @@ internal sealed record ClusterEnv(
     IReadOnlyList<string> Nodes,
     string? Policy,
     bool FaultsEnabled,
-    string? ClusterScript)
+    string? ClusterScript,
+    string? ApiKey2 = null,
+    string? CaCert = null)
 {
     public const string PostgreSql = "PostgreSql";
     public const string Mongo = "Mongo";
@@ -77,7 +81,30 @@ internal sealed record ClusterEnv(
             List(values.GetValueOrDefault("NODES")),
             values.GetValueOrDefault("POLICY") is { Length: > 0 } policy ? policy : null,
             values.GetValueOrDefault("FAULTS") == "1",
-            values.GetValueOrDefault("CLUSTER_SCRIPT") is { Length: > 0 } script ? script : null);
+            values.GetValueOrDefault("CLUSTER_SCRIPT") is { Length: > 0 } script ? script : null,
+            values.GetValueOrDefault("API_KEY_2") is { Length: > 0 } apiKey2 ? apiKey2 : null,
+            values.GetValueOrDefault("CA_CERT") is { Length: > 0 } ca ? ca : null);
+    }
+
+    /// <summary>
+    /// The CA that signed the nodes' certificates of a cluster on TLS (<c>cluster.sh up --tls</c>), for every client
+    /// the drill opens; null for a cluster on plain HTTP.
+    /// </summary>
+    public X509Certificate2? LoadCaCertificate()
+    {
+        if (CaCert is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return X509Certificate2.CreateFromPem(File.ReadAllText(CaCert));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ClusterEnvException($"{Source}: CA_CERT '{CaCert}' cannot be read as a PEM certificate: {e.Message}");
+        }
     }
 
     /// <summary>The PID file of a node by its name ("alpha", "w1").</summary>

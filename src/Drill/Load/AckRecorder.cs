@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using TaskServer.Client;
 
 namespace TaskServer.Drill.Load;
 
@@ -12,7 +14,7 @@ namespace TaskServer.Drill.Load;
 /// stopped primary's full backlog) is then cut by the client's per-attempt timeout and retried, where
 /// ConnectTimeout would surface as an OperationCanceledException that the client does not retry.
 /// </remarks>
-internal sealed class AckRecorder(RunClock clock) : DelegatingHandler(new SocketsHttpHandler())
+internal sealed class AckRecorder(RunClock clock, X509Certificate2? ca) : DelegatingHandler(new SocketsHttpHandler().Trusting(ca))
 {
     private readonly ConcurrentDictionary<string, string> acknowledgedBy = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<FailedAttempt> failedAttempts = new();

@@ -19,7 +19,7 @@ internal sealed class DrillRun : IAsyncDisposable
         this.context = context;
         Sink = CallbackSink.Start();
         Clock = new RunClock(context.Time);
-        Recorder = new AckRecorder(Clock);
+        Recorder = new AckRecorder(Clock, context.CaCertificate);
         Client = context.NewClient(Recorder);
         Load = new SubmissionLoad(Client, Recorder, Clock);
     }

@@ -188,7 +188,18 @@ public static class TaskEndpoints
         // Keys are scoped per client (the gateway names the client), so two clients never collide; the task is the client's.
         var client = request.Headers[TaskRoutes.ClientIdHeader].FirstOrDefault() ?? "";
         var scopedKey = idempotencyKey is null ? null : $"{client}:{idempotencyKey}";
-        var accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client).WaitAsync(cancellationToken);
+        CreateResult accepted;
+        try
+        {
+            accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client).WaitAsync(cancellationToken);
+        }
+        catch (TaskNotStorableException notStorable)
+        {
+            // What the database cannot hold (MongoDB: a payload over its share of a document, a number it would change)
+            // is the submitter's error, as input the handler refuses is; nothing was written.
+            return Problems.InvalidPayload(submission!.Type, notStorable.Message);
+        }
+
         if (accepted.Outcome == CreateOutcome.IdempotencyConflict)
         {
             return Problems.IdempotencyConflict(accepted.Task.Id);

@@ -59,6 +59,13 @@ public interface ITaskStore
     /// whose job ended without their attempt ending.
     /// </summary>
     Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Retention: removes up to <paramref name="limit"/> finished tasks (Succeeded, Failed, Cancelled) that finished
+    /// more than <paramref name="age"/> ago by the database's clock, oldest first; returns how many went. Queued and
+    /// Running tasks are never removed.
+    /// </summary>
+    Task<int> DeleteFinishedBeforeAsync(TimeSpan age, int limit, CancellationToken cancellationToken);
 }
 
 /// <param name="Due">Of the queued, those whose <see cref="TaskRecord.DueAt"/> has come (by the database clock).</param>

@@ -660,6 +660,42 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         return result.Task;
     }
 
+    [Fact]
+    public async Task Retention_removes_finished_tasks_past_their_age_in_batches_and_never_an_active_one()
+    {
+        var worker = $"retention-{Guid.NewGuid():N}";
+        var running = NewTask("echo", "1", worker: worker);
+        var succeeded = NewTask("echo", "2", worker: worker);
+        var cancelled = NewTask("echo", "3", worker: worker);
+        var queued = NewTask("echo", "4", worker: worker);
+        await Store.CreateAsync(running, Ct);
+        Assert.Equal([running.Id], (await Store.ClaimAsync(worker, "job-r", 10, Ct)).Select(t => t.Id));
+        foreach (var task in new[] { succeeded, cancelled, queued })
+        {
+            await Store.CreateAsync(task, Ct);
+        }
+
+        await Store.ApplyAsync(new StartAttempt(succeeded.Id, succeeded.AttemptToken, worker), Ct);
+        await Store.ApplyAsync(new CompleteAttempt(succeeded.Id, succeeded.AttemptToken, "1"), Ct);
+        await Store.ApplyAsync(new CancelTask(cancelled.Id), Ct);
+
+        Assert.Equal(0, await Store.DeleteFinishedBeforeAsync(TimeSpan.FromHours(1), 100, Ct));
+        Assert.NotNull(await Store.GetAsync(succeeded.Id, Ct));
+
+        int removed;
+        do
+        {
+            removed = await Store.DeleteFinishedBeforeAsync(TimeSpan.Zero, 1, Ct);
+            Assert.InRange(removed, 0, 1);
+        }
+        while (removed > 0);
+
+        Assert.Null(await Store.GetAsync(succeeded.Id, Ct));
+        Assert.Null(await Store.GetAsync(cancelled.Id, Ct));
+        Assert.Equal(TaskState.Queued, (await Store.GetAsync(queued.Id, Ct))?.Status);
+        Assert.Equal(TaskState.Running, (await Store.GetAsync(running.Id, Ct))?.Status);
+    }
+
     private static NewTask NewTask(string type, string payload, string? key = null, string worker = "worker-a", int maxAttempts = 3) => new()
     {
         Id = Guid.CreateVersion7(),

@@ -230,6 +230,7 @@ public sealed class MongoCommandRenderingTests
             """{ worker: 1, _id: 1 }""",
             """{ claimId: 1 }""",
             """{ owner: 1, _id: -1 }""",
+            """{ finishedAt: 1 }""",
         ];
 
         var keys = MongoStorageInitializer.TaskIndexes().Select(index => Json(index.Keys.Render(RenderArgs())));

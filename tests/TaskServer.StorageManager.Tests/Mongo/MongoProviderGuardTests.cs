@@ -89,7 +89,7 @@ public sealed class MongoProviderGuardTests
     [Fact]
     public void A_number_no_mongodb_type_holds_exactly_is_refused_rather_than_changed()
     {
-        Assert.Throws<ArgumentException>(() => MongoJson.ToBson("1234567890123456789012345678901234567890.1"));
+        Assert.Throws<TaskNotStorableException>(() => MongoJson.ToBson("1234567890123456789012345678901234567890.1"));
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class MongoProviderGuardTests
     {
         var large = $"\"{new string('x', MongoJson.MaxValueBytes)}\"";
 
-        Assert.Throws<ArgumentException>(() => MongoTaskCommands.Create(new NewTask
+        Assert.Throws<TaskNotStorableException>(() => MongoTaskCommands.Create(new NewTask
         {
             Id = Guid.CreateVersion7(), Type = "echo", Payload = large, MaxAttempts = 1, Worker = "w", AttemptToken = Guid.NewGuid(),
         }));

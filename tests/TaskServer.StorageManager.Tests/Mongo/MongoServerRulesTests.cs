@@ -71,6 +71,8 @@ public sealed class MongoServerRulesTests
         yield return ("RunningFilter", MongoTaskCommands.RunningFilter(TaskId));
         yield return ("CountActiveByWorker", MongoTaskCommands.CountActiveByWorker("w")[0]["$match"].AsBsonDocument);
         yield return ("CountByStatus", MongoTaskCommands.CountByStatus()[0]["$match"].AsBsonDocument);
+        yield return ("FinishedBefore", MongoTaskCommands.FinishedBefore(TimeSpan.FromDays(7), 500)[0]["$match"].AsBsonDocument);
+        yield return ("FinishedByIds", MongoTaskCommands.FinishedByIds([new BsonBinaryData(TaskId, GuidRepresentation.Standard)]));
         foreach (var transition in Transitions())
         {
             yield return ("TransitionFilter", MongoTaskCommands.TransitionFilter(transition));
