@@ -399,15 +399,20 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     public async Task A_claim_starts_the_workers_due_queued_tasks_oldest_first_under_their_tokens()
     {
         var worker = Unique("worker");
-        var oldest = await CreateAsync(worker: worker);
-        var next = await CreateAsync(worker: worker);
-        var third = await CreateAsync(worker: worker);
+        var created = new List<TaskRecord>();
+        for (var i = 0; i < 3; i++)
+        {
+            created.Add(await CreateAsync(worker: worker));
+        }
+
+        // Oldest first is id order: version 7 ids made within one millisecond are not ordered among themselves.
+        var byAge = created.OrderBy(t => t.Id).ToList();
         var others = await CreateAsync(worker: Unique("other"));
 
         var claimed = await Store.ClaimAsync(worker, "job-7", 2, Ct);
         var rest = await Store.ClaimAsync(worker, "job-8", 10, Ct);
 
-        Assert.Equal([oldest.Id, next.Id], claimed.Select(t => t.Id));
+        Assert.Equal([byAge[0].Id, byAge[1].Id], claimed.Select(t => t.Id));
         Assert.All(claimed, t =>
         {
             Assert.Equal(TaskState.Running, t.Status);
@@ -415,8 +420,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
             Assert.NotNull(t.StartedAt);
             Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"x":1}"""), JsonNode.Parse(t.Payload)));
         });
-        Assert.Equal(oldest.AttemptToken, claimed[0].AttemptToken);
-        Assert.Equal([third.Id], rest.Select(t => t.Id));
+        Assert.Equal(byAge[0].AttemptToken, claimed[0].AttemptToken);
+        Assert.Equal([byAge[2].Id], rest.Select(t => t.Id));
         Assert.Empty(await Store.ClaimAsync(worker, "job-9", 10, Ct));
         Assert.Equal(TaskState.Queued, (await Store.GetAsync(others.Id, Ct))!.Status);
     }
