@@ -10,6 +10,7 @@ set -euo pipefail
 tasks=${1:-40}
 api_key=${TASKSERVER_API_KEY:?set TASKSERVER_API_KEY (the compose stack needs it)}
 : "${TASKSERVER_ADMIN_KEY:?set TASKSERVER_ADMIN_KEY}" "${TASKSERVER_CLUSTER_SECRET:?set TASKSERVER_CLUSTER_SECRET}"
+: "${TASKSERVER_MONGO_PASSWORD:?set TASKSERVER_MONGO_PASSWORD}" "${TASKSERVER_MONGO_KEYFILE:?set TASKSERVER_MONGO_KEYFILE (openssl rand -base64 756)}"
 cd "$(dirname "$0")/.."
 
 # The ports and services docker-compose.yml publishes: alpha on 5080, beta on 5081.
