@@ -108,7 +108,8 @@ internal static class NodeComposition
             });
 
         // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
-        // filters apply, so there is no hidden default AutomaticRetry; TaskJob owns attempts and retries.
+        // filters apply, so there is no hidden default AutomaticRetry: TaskServer owns attempts and retries, and a
+        // drain job is never retried.
         services.AddSingleton<IJobFilterProvider>(new JobFilterAttributeFilterProvider());
         services.AddHangfire(hangfire => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
