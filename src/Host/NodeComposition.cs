@@ -161,6 +161,12 @@ internal static class NodeComposition
             app.UseInternalListener(new Uri(internalUrl).Port);
         }
 
+        if (node.RunsGateway)
+        {
+            // Ahead of everything that can take time, an injected latency included: a slow answer is a 504 problem.
+            app.UseRequestTimeouts();
+        }
+
         app.MapFaultInjection();
         app.MapTaskServerHealth(context => AdminCredentials.Presented(context.Request, auth) == KeyRole.Admin);
         app.UseMetricsKey(app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value);
@@ -196,7 +202,6 @@ internal static class NodeComposition
                 }));
             app.UseAuthorization();
             app.UseRateLimiter();
-            app.UseRequestTimeouts();
             app.MapTaskApi();
             app.MapClusterView();
             app.MapApiDocument();

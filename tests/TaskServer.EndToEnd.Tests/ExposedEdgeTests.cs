@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.RegularExpressions;
 using TaskServer.Testing;
@@ -137,6 +138,33 @@ public sealed partial class ExposedEdgeTests
         }
 
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_still_running_after_the_request_timeout_is_answered_504_problem()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var node = NodeProcess.Start(ClusterSettings.For(
+            database, "Standalone", "slow", ("Limits:RequestTimeout", "00:00:01"), ("Faults:Enabled", "true"), ("Faults:AllowInProduction", "true")));
+        await node.WaitUntilLiveAsync();
+        using var api = new TaskApi(node.Url);
+        using var admin = new HttpClient { BaseAddress = new Uri(node.Url) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ClusterSettings.AdminKey);
+        using (var fast = await api.Http.GetAsync(new Uri("/tasks?limit=1", UriKind.Relative), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, fast.StatusCode);
+        }
+
+        // Every request now takes 3 s on this node; the node gives up on each after 1 s.
+        using (var slowed = await admin.PostAsJsonAsync("/admin/faults", new { fault = "latency", value = 3000 }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, slowed.StatusCode);
+        }
+
+        using var timedOut = await api.Http.GetAsync(new Uri("/tasks?limit=1", UriKind.Relative), Ct);
+
+        // Had the request run its 3 s to the end, it would have been a 200.
+        await ApiContractTests.AssertProblemAsync(timedOut, HttpStatusCode.GatewayTimeout, "request-timeout");
     }
 
     [Fact]
