@@ -124,7 +124,7 @@ internal sealed partial class Sweeper(
             if (strandedOnLastWalk.TryGetValue(task.Id, out var earlier) && earlier == sighting)
             {
                 LogStranded(task.Id, task.Status, fate, task.JobId!);
-                if (!await RequeueAsync(task, excluded: null, "stranded on worker", fence, cancellationToken))
+                if (await RequeueAsync(task, excluded: null, "stranded on worker", fence, cancellationToken) == Requeue.Fenced)
                 {
                     return;
                 }
@@ -156,16 +156,22 @@ internal sealed partial class Sweeper(
     private async Task<bool> RequeueFromAsync(NodeRecord dead, Fence fence, CancellationToken cancellationToken)
     {
         var orphaned = await tasks.ListActiveByWorkerAsync(dead.NodeId, Batch, cancellationToken);
+        var abandoned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var task in orphaned)
         {
-            if (!await RequeueAsync(task, dead.NodeId, "dead worker", fence, cancellationToken))
+            switch (await RequeueAsync(task, dead.NodeId, "dead worker", fence, cancellationToken))
             {
-                return false;
+                case Requeue.Fenced:
+                    return false;
+                case Requeue.Moved when task.JobId is { } jobId:
+                    abandoned.Add(jobId);
+                    break;
             }
         }
 
-        // The dead worker's drain jobs would otherwise show as processing in the dashboard until Hangfire gives up on them.
-        foreach (var jobId in orphaned.Select(t => t.JobId).OfType<string>().Distinct(StringComparer.Ordinal))
+        // The drain jobs whose tasks moved would otherwise show as processing in the dashboard until Hangfire gave up on
+        // them. Only those: a worker thought dead under load but alive keeps the drain that still runs its tasks.
+        foreach (var jobId in abandoned)
         {
             jobs.Abandon(jobId);
         }
@@ -189,14 +195,21 @@ internal sealed partial class Sweeper(
         return true;
     }
 
-    /// <summary>Moves the task to a new attempt token on a live worker and gives it a job; false when the fence no longer holds.</summary>
-    private async Task<bool> RequeueAsync(TaskRecord task, string? excluded, string reason, Fence fence, CancellationToken cancellationToken)
+    private enum Requeue
+    {
+        Moved,
+        NotMoved,
+        Fenced,
+    }
+
+    /// <summary>Moves the task to a new attempt token on a live worker; <see cref="Requeue.Fenced"/> when the fence no longer holds.</summary>
+    private async Task<Requeue> RequeueAsync(TaskRecord task, string? excluded, string reason, Fence fence, CancellationToken cancellationToken)
     {
         var target = picker.Pick(excluded);
         if (target is null)
         {
             LogNoLiveWorker(task.Id, task.Worker);
-            return true;
+            return Requeue.NotMoved;
         }
 
         var nextToken = Guid.NewGuid();
@@ -205,13 +218,13 @@ internal sealed partial class Sweeper(
         {
             case TransitionOutcome.Fenced:
                 LogFenced(task.Id, fence.Epoch);
-                return false;
+                return Requeue.Fenced;
             case TransitionOutcome.Applied:
                 LogRequeued(task.Id, reason, task.Worker, target.NodeId, requeued.Task!.Attempt, fence.Epoch);
-                break;
+                return Requeue.Moved;
+            default:
+                return Requeue.NotMoved;
         }
-
-        return true;
     }
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Requeued task {TaskId} from {Reason} {PreviousWorker} to {Worker} as attempt {Attempt} (epoch {Epoch})")]
