@@ -147,6 +147,7 @@ public sealed partial class ExposedEdgeTests
         await using var node = NodeProcess.Start(ClusterSettings.For(
             database, "Standalone", "slow", ("Limits:RequestTimeout", "00:00:01"), ("Faults:Enabled", "true"), ("Faults:AllowInProduction", "true")));
         await node.WaitUntilLiveAsync();
+        await GatewayCluster.WaitUntilPrimaryAsync(node);
         using var api = new TaskApi(node.Url);
         using var admin = new HttpClient { BaseAddress = new Uri(node.Url) };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ClusterSettings.AdminKey);
