@@ -44,7 +44,20 @@ public sealed class TaskTraceTests
             },
             TimeSpan.FromSeconds(60),
             "the gateway to hold the lease and route to the worker");
-        var task = await client.WaitAsync(submitted!.Id, cancellationToken: cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        TaskInfo task;
+        try
+        {
+            task = await client.WaitAsync(submitted!.Id, cancellationToken: cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Seen once in a full CI run: say where the task and the worker's drain jobs stood, so the stall can be found.
+            var row = await database.ScalarAsync(
+                $"SELECT status || ' attempt ' || attempt || ' worker ' || coalesce(worker, '-') || ' job ' || coalesce(job_id, '-') || ' due ' || coalesce(due_at::text, '-') FROM taskserver.tasks WHERE id = '{submitted!.Id}'");
+            var drains = await database.ScalarAsync("SELECT string_agg(id || ' ' || coalesce(statename, '-'), '; ' ORDER BY id) FROM hangfire.job");
+            var nodes = await database.ScalarAsync("SELECT string_agg(node_id || ' age ' || (clock_timestamp() - last_seen)::text, '; ') FROM taskserver.nodes");
+            throw new Xunit.Sdk.XunitException($"task {submitted.Id} not final after 60 s: {row}; drain jobs: {drains}; nodes: {nodes}");
+        }
 
         Assert.Equal("Succeeded", task.Status);
         Assert.Matches("^[0-9a-f]{32}$", task.TraceId);
