@@ -110,6 +110,7 @@ public sealed partial class ExposedEdgeTests
         await using var database = await PostgresDatabase.CreateAsync();
         await using var node = NodeProcess.Start(ClusterSettings.For(database, "Standalone", "limited", ("Limits:PermitsPerSecond", "1"), ("Limits:Burst", "2")));
         await node.WaitUntilLiveAsync();
+        await GatewayCluster.WaitUntilPrimaryAsync(node);
         using var first = new TaskApi(node.Url);
         using var second = new TaskApi(node.Url, ClusterSettings.OtherApiKey);
 
