@@ -35,10 +35,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         // cluster these were half of all statements.
         await using var command = dataSource.CreateCommand(
             $"""
-            WITH load AS (
-                SELECT count(*) FILTER (WHERE status = 'Queued')::int AS queued, count(*) FILTER (WHERE status = 'Running')::int AS running,
-                       count(*) FILTER (WHERE status = 'Queued' AND due_at <= now())::int AS due
-                FROM {tables.Tasks} WHERE worker = @id AND status IN ('Queued', 'Running')),
+            WITH load AS ({tables.ActiveCounts}),
             beat AS (
                 INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, last_seen)
                 SELECT @id, @role, @url, queued, running, @capacity, @quarantined, clock_timestamp() FROM load
@@ -49,6 +46,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
             SELECT queued, running, due FROM load, beat
             """);
         command.Parameters.AddWithValue("id", heartbeat.NodeId);
+        command.Parameters.AddWithValue("worker", heartbeat.NodeId);
         command.Parameters.AddWithValue("role", heartbeat.Role.ToString());
         command.Parameters.AddWithValue("url", heartbeat.Url);
         command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);

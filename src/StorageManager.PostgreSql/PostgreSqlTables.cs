@@ -18,6 +18,17 @@ internal sealed class PostgreSqlTables(IOptions<StorageOptions> options)
     public string Failovers => $"{Schema}.failovers";
 
     /// <summary>
+    /// A worker's load as the store counts it (columns queued, running, due) for the worker named by <c>@worker</c>:
+    /// what its heartbeat reports and the sweeper checks before it evicts a dead one.
+    /// </summary>
+    public string ActiveCounts =>
+        $"""
+        SELECT count(*) FILTER (WHERE status = 'Queued')::int AS queued, count(*) FILTER (WHERE status = 'Running')::int AS running,
+               count(*) FILTER (WHERE status = 'Queued' AND due_at <= now())::int AS due
+        FROM {Tasks} WHERE worker = @worker AND status IN ('Queued', 'Running')
+        """;
+
+    /// <summary>
     /// The condition a fenced write joins: the caller's holder still holds the caller's epoch, unexpired.
     /// FOR SHARE makes a concurrent acquisition of the lease wait until the fenced write commits, so a
     /// new epoch can never be granted in the middle of a write made under the old one.

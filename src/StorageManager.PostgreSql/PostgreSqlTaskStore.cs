@@ -297,12 +297,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
 
     public async Task<ActiveCounts> CountActiveByWorkerAsync(string worker, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT count(*) FILTER (WHERE status = 'Queued')::int, count(*) FILTER (WHERE status = 'Running')::int,
-                   count(*) FILTER (WHERE status = 'Queued' AND due_at <= now())::int
-            FROM {tables.Tasks} WHERE worker = @worker AND status IN ('Queued', 'Running')
-            """);
+        await using var command = dataSource.CreateCommand(tables.ActiveCounts);
         command.Parameters.AddWithValue("worker", worker);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
