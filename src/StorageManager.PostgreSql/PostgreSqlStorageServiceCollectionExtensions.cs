@@ -37,12 +37,20 @@ public static class PostgreSqlStorageServiceCollectionExtensions
         return services;
     }
 
+    // Enough for the task store's and Hangfire's recurring statements; a connection evicts the least used beyond it.
+    private const int AutoPreparedStatements = 64;
+
+    private const int AutoPrepareAfterUses = 2;
+
     /// <summary>
     /// The connection string of one of the node's pools: at most <see cref="StorageOptions.MaxPoolSize"/> connections,
     /// and an application name (unless the operator chose one) that tells the pools apart in pg_stat_activity. Npgsql
     /// keys its pools by connection string, so the two names also keep Hangfire's pool apart from the task store's.
-    /// Neither pool leaves session state behind (no LISTEN, session locks or prepared statements), so the
-    /// <c>DISCARD ALL</c> Npgsql would send on every reuse is a round trip per task and more for nothing.
+    /// Neither pool leaves session state behind other than prepared statements (no LISTEN, no session locks),
+    /// so the <c>DISCARD ALL</c> Npgsql would send on every reuse is a round trip per task and more for nothing.
+    /// The few statements of the hot path run thousands of times a second with the same text: prepared on each
+    /// connection once they repeat, PostgreSQL stops parsing and planning them per call (unless the operator's
+    /// connection string says otherwise).
     /// </summary>
     internal static string PooledConnectionString(StorageOptions options, string applicationName)
     {
@@ -50,6 +58,12 @@ public static class PostgreSqlStorageServiceCollectionExtensions
         if (string.IsNullOrEmpty(builder.ApplicationName))
         {
             builder.ApplicationName = applicationName;
+        }
+
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = AutoPreparedStatements;
+            builder.AutoPrepareMinUsages = AutoPrepareAfterUses;
         }
 
         return builder.ConnectionString;

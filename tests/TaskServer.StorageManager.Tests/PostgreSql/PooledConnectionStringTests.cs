@@ -30,4 +30,18 @@ public sealed class PooledConnectionStringTests
 
         Assert.Equal("billing", pooled.ApplicationName);
     }
+
+    [Fact]
+    public void Repeated_statements_are_prepared_unless_the_operator_chose_otherwise()
+    {
+        var chosen = new StorageOptions { ConnectionString = "Host=db;Max Auto Prepare=5;Auto Prepare Min Usages=9" };
+        var unset = new StorageOptions { ConnectionString = "Host=db" };
+
+        var operatorChoice = new NpgsqlConnectionStringBuilder(PostgreSqlStorageServiceCollectionExtensions.PooledConnectionString(chosen, "taskserver"));
+        var ours = new NpgsqlConnectionStringBuilder(PostgreSqlStorageServiceCollectionExtensions.PooledConnectionString(unset, "taskserver"));
+
+        Assert.Equal((5, 9), (operatorChoice.MaxAutoPrepare, operatorChoice.AutoPrepareMinUsages));
+        Assert.True(ours.MaxAutoPrepare > 0);
+        Assert.Equal(2, ours.AutoPrepareMinUsages);
+    }
 }
