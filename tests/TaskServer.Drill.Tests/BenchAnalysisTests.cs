@@ -92,6 +92,18 @@ public sealed class BenchAnalysisTests
     }
 
     [Fact]
+    public void End_to_end_throughput_is_met_only_when_every_submitted_task_succeeded()
+    {
+        var fast = ReportWriterTests.Bench() with { EndToEndTasks = 20_000, EndToEndSucceeded = 20_000, EndToEndTasksPerS = 1100 };
+
+        Assert.True(EndToEnd(fast));
+        Assert.False(EndToEnd(fast with { EndToEndSucceeded = 15_469 }));
+        Assert.False(EndToEnd(fast with { EndToEndTasksPerS = 999 }));
+
+        static bool? EndToEnd(BenchReport report) => BenchRun.Targets(report).Single(t => t.Figure.StartsWith("end-to-end", StringComparison.Ordinal)).Met;
+    }
+
+    [Fact]
     public void The_direct_phases_go_to_every_worker_the_gateway_routes_to()
     {
         var view = new ClusterView(

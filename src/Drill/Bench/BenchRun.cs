@@ -274,16 +274,24 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         return primary;
     }
 
-    /// <summary>DESIGN's targets against a report's figures.</summary>
+    /// <summary>
+    /// DESIGN's targets against a report's figures. The end-to-end rate counts only when every task submitted
+    /// succeeded: a rate over the tasks let through, with others refused, would not be the cluster's. The gateway's
+    /// cost is held to the paced latency row (DESIGN's target for the hop); the closed-loop gateway/direct ratio is
+    /// reported among the figures.
+    /// </summary>
     internal static List<TargetCheck> Targets(BenchReport r)
     {
-        var ratio = r.GatewayVsDirectRatio;
         var gatewayP99 = r.PacedGatewayLatencyMs.P99;
         var directP99 = r.PacedDirectLatencyMs.P99;
+        var allSucceeded = r.EndToEndSucceeded == r.EndToEndTasks;
         return
         [
-            new("end-to-end throughput (submit -> Succeeded)", ">= 1000 tasks/s", $"{ReportWriter.Format(r.EndToEndTasksPerS)} tasks/s", r.EndToEndTasksPerS is { } e ? e >= 1000 : null),
-            new("gateway vs straight to the workers", ">= 0.9x", $"{ReportWriter.Format(ratio)}x ({ReportWriter.Format(r.GatewayTasksPerS)} vs {ReportWriter.Format(r.DirectWorkerTasksPerS)} tasks/s)", ratio is { } x ? x >= 0.9 : null),
+            new(
+                "end-to-end throughput (submit -> Succeeded)",
+                ">= 1000 tasks/s, every task submitted succeeded",
+                $"{ReportWriter.Format(r.EndToEndTasksPerS)} tasks/s, {r.EndToEndSucceeded} of {r.EndToEndTasks} succeeded",
+                r.EndToEndTasksPerS is { } e ? e >= 1000 && allSucceeded : null),
             new(
                 $"submit latency p99 at {r.PacedRatePerS:0} tasks/s paced",
                 "< 100 ms through the gateway, and <= direct p99 + 5 ms",
