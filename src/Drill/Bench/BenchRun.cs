@@ -14,7 +14,7 @@ namespace TaskServer.Drill.Bench;
 
 /// <param name="Idle">How long the idle phase lasts (nothing submitted: the cluster's own background).</param>
 /// <param name="Runs">How many times the whole bench runs; the report gives each run and the median.</param>
-internal sealed record BenchSettings(TimeSpan Duration, int Concurrency, int EndToEndTasks, double PacedRate, TimeSpan DrainTimeout, TimeSpan Idle, int Runs);
+internal sealed record BenchSettings(TimeSpan Duration, int Concurrency, int EndToEndTasks, double PacedRate, TimeSpan DrainTimeout, TimeSpan Idle, int Runs, TimeSpan WarmUp);
 
 /// <summary>
 /// bench: in one run, against one cluster, the figures DESIGN sets targets for: (a) submissions through
@@ -91,6 +91,14 @@ internal sealed class BenchRun(DrillContext context, BenchSettings settings)
         Uri Direct(int i) => new(workers[i % workers.Count], "internal/tasks");
 
         await WaitUntilIdleAsync(client, notes, "Before the bench", cancellationToken);
+
+        // A node's first seconds under load run code the JIT has not optimised yet: whichever phase came first paid for it.
+        context.Log($"Warm-up: {settings.WarmUp.TotalSeconds:0.#} s through the gateway and {settings.WarmUp.TotalSeconds:0.#} s straight to the workers, not measured.");
+        primary = await PrimaryAsync(primary, cancellationToken);
+        var warmUpGateway = await loop.RunAsync(i => Submit(new Uri(primary, "tasks"), i, internalIntake: false), settings.Concurrency, settings.WarmUp, int.MaxValue, cancellationToken);
+        var warmUpDirect = await loop.RunAsync(i => Submit(Direct(i), i, internalIntake: true), settings.Concurrency, settings.WarmUp, int.MaxValue, cancellationToken);
+        notes.Add($"Warm-up before (a): {warmUpGateway.Concat(warmUpDirect).Count(s => s.Acknowledged)} tasks submitted over {2 * settings.WarmUp.TotalSeconds:0.#} s, in no figure.");
+        await WaitUntilIdleAsync(client, notes, "After the warm-up", cancellationToken);
 
         markers.Add(new Marker(clock.NowMs, "(a) gateway"));
         primary = await PrimaryAsync(primary, cancellationToken);

@@ -82,6 +82,7 @@ internal static class DrillCommands
         var drain = DurationOption("--drain-timeout", "How long to wait for a phase's backlog to execute (the end-to-end phase's submissions too).", TimeSpan.FromMinutes(10));
         var idle = DurationOption("--idle", "How long the idle phase lasts (nothing submitted; CPU and statements of the cluster's own background).", TimeSpan.FromSeconds(30));
         var runs = new Option<int>("--runs") { Description = "Repeat the whole bench; the report gives each run (under run-NN/) and the median.", DefaultValueFactory = _ => 1 };
+        var warmUp = DurationOption("--warm-up", "Unmeasured submissions through the gateway and straight to the workers before each run, so no phase pays for the nodes' JIT.", TimeSpan.FromSeconds(5));
         command.Add(duration);
         command.Add(concurrency);
         command.Add(tasks);
@@ -89,6 +90,7 @@ internal static class DrillCommands
         command.Add(drain);
         command.Add(idle);
         command.Add(runs);
+        command.Add(warmUp);
         Positive(concurrency);
         Positive(tasks);
         Positive(rate);
@@ -98,7 +100,7 @@ internal static class DrillCommands
             common,
             context => new BenchRun(
                 context,
-                new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain), parse.GetValue(idle), parse.GetValue(runs))).RunAsync(token),
+                new BenchSettings(parse.GetValue(duration), parse.GetValue(concurrency), parse.GetValue(tasks), parse.GetValue(rate), parse.GetValue(drain), parse.GetValue(idle), parse.GetValue(runs), parse.GetValue(warmUp))).RunAsync(token),
             token));
         return command;
     }
