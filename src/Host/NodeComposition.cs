@@ -118,10 +118,11 @@ internal static class NodeComposition
         // worker's drain job was built from another host's services and ran that host's drain: the worker's tasks
         // stayed queued.
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire(hangfire => hangfire
+        services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HangfireLogProvider(provider.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton<DrainJobs>();
         services.AddSingleton<TaskArrivals>();
         services.AddSingleton<TaskMetrics>();
