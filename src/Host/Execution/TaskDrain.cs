@@ -209,8 +209,11 @@ public sealed partial class TaskDrain(
                     continue;
                 }
 
+                // Read once: an attempt ending between two reads would leave this wait with neither the freed slot nor the
+                // linger to end it, and the drain would wait for the next arrival, however long that took.
+                var busy = running.Count > 0;
                 var wait = Timeout.InfiniteTimeSpan;
-                if (running.Count == 0)
+                if (!busy)
                 {
                     idleSince ??= timeProvider.GetTimestamp();
                     wait = Linger - timeProvider.GetElapsedTime(idleSince.Value);
@@ -224,7 +227,7 @@ public sealed partial class TaskDrain(
                 // the end of the linger.
                 await Task.WhenAny(
                     arrivals.Signal.WhenRaisedAfter(seenArrivals),
-                    running.Count > 0 ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
+                    busy ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
                     wait == Timeout.InfiniteTimeSpan ? jobStopped : Task.Delay(wait, timeProvider, jobToken),
                     jobStopped);
                 mayHaveWork |= arrivals.Signal.Version != seenArrivals;
