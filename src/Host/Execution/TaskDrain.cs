@@ -155,7 +155,7 @@ public sealed partial class TaskDrain(
             lock (gate)
             {
                 active = null;
-                handledArrivals = run.LastSeenArrivals;
+                handledArrivals = run.LastClaimedArrivals;
             }
 
             drainChanged.Raise();
@@ -179,11 +179,14 @@ public sealed partial class TaskDrain(
             {
                 var seenArrivals = arrivals.Signal.Version;
                 var seenSlots = slotFreed.Version;
-                run.LastSeenArrivals = seenArrivals;
                 attempts.RemoveAll(a => a.IsCompletedSuccessfully && a.Result);
                 var free = capacity - running.Count;
                 if (mayHaveWork && free > 0)
                 {
+                    // Only a claim covers an arrival: one raised after the last wait looked, with the linger then
+                    // over, is left unclaimed, and the supervisor must enqueue the next drain for it.
+                    run.LastClaimedArrivals = seenArrivals;
+
                     // Not cancelled by the job's token: a claim that committed must be read back, or its tasks would
                     // sit Running with no handler until the primary's stranded walk found them.
                     IReadOnlyList<TaskRecord> tasks;
@@ -316,7 +319,7 @@ public sealed partial class TaskDrain(
     {
         public string JobId { get; } = jobId;
 
-        public long LastSeenArrivals { get; set; } = -1;
+        public long LastClaimedArrivals { get; set; } = -1;
 
         public TaskCompletionSource<DrainSummary> Summary { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
