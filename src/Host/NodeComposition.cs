@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.Common;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -111,10 +112,17 @@ internal static class NodeComposition
         // filters apply, so there is no hidden default AutomaticRetry: TaskServer owns attempts and retries, and a
         // drain job is never retried.
         services.AddSingleton<IJobFilterProvider>(new JobFilterAttributeFilterProvider());
-        services.AddHangfire(hangfire => hangfire
+
+        // Likewise the activator that builds a drain job: Hangfire's default is JobActivator.Current, process-wide and
+        // set by whichever host configured Hangfire last. With several hosts in one process (the tests compose them), a
+        // worker's drain job was built from another host's services and ran that host's drain: the worker's tasks
+        // stayed queued.
+        services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
+        services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HangfireLogProvider(provider.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton<DrainJobs>();
         services.AddSingleton<TaskArrivals>();
         services.AddSingleton<TaskMetrics>();

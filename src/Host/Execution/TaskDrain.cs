@@ -155,7 +155,7 @@ public sealed partial class TaskDrain(
             lock (gate)
             {
                 active = null;
-                handledArrivals = run.LastSeenArrivals;
+                handledArrivals = run.LastClaimedArrivals;
             }
 
             drainChanged.Raise();
@@ -179,11 +179,14 @@ public sealed partial class TaskDrain(
             {
                 var seenArrivals = arrivals.Signal.Version;
                 var seenSlots = slotFreed.Version;
-                run.LastSeenArrivals = seenArrivals;
                 attempts.RemoveAll(a => a.IsCompletedSuccessfully && a.Result);
                 var free = capacity - running.Count;
                 if (mayHaveWork && free > 0)
                 {
+                    // Only a claim covers an arrival: one raised after the last wait looked, with the linger then
+                    // over, is left unclaimed, and the supervisor must enqueue the next drain for it.
+                    run.LastClaimedArrivals = seenArrivals;
+
                     // Not cancelled by the job's token: a claim that committed must be read back, or its tasks would
                     // sit Running with no handler until the primary's stranded walk found them.
                     IReadOnlyList<TaskRecord> tasks;
@@ -209,8 +212,11 @@ public sealed partial class TaskDrain(
                     continue;
                 }
 
+                // Read once: an attempt ending between two reads would leave this wait with neither the freed slot nor the
+                // linger to end it, and the drain would wait for the next arrival, however long that took.
+                var busy = running.Count > 0;
                 var wait = Timeout.InfiniteTimeSpan;
-                if (running.Count == 0)
+                if (!busy)
                 {
                     idleSince ??= timeProvider.GetTimestamp();
                     wait = Linger - timeProvider.GetElapsedTime(idleSince.Value);
@@ -224,7 +230,7 @@ public sealed partial class TaskDrain(
                 // the end of the linger.
                 await Task.WhenAny(
                     arrivals.Signal.WhenRaisedAfter(seenArrivals),
-                    running.Count > 0 ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
+                    busy ? slotFreed.WhenRaisedAfter(seenSlots) : jobStopped,
                     wait == Timeout.InfiniteTimeSpan ? jobStopped : Task.Delay(wait, timeProvider, jobToken),
                     jobStopped);
                 mayHaveWork |= arrivals.Signal.Version != seenArrivals;
@@ -313,7 +319,7 @@ public sealed partial class TaskDrain(
     {
         public string JobId { get; } = jobId;
 
-        public long LastSeenArrivals { get; set; } = -1;
+        public long LastClaimedArrivals { get; set; } = -1;
 
         public TaskCompletionSource<DrainSummary> Summary { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
