@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +18,8 @@ internal static class InProcessNode
 {
     public const string ApiKey = "client-key-for-tests-0001";
 
+    private const string ClusterSecret = "cluster-secret-for-tests-01";
+
     public static WebApplication Build(PostgresDatabase database, string role, string name, Action<IServiceCollection>? services = null, params (string Key, string Value)[] settings)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
@@ -29,7 +34,7 @@ internal static class InProcessNode
             ["Node:Name"] = name,
             ["Node:Url"] = url,
             ["Node:InternalUrl"] = internalUrl,
-            ["Node:ClusterSecret"] = "cluster-secret-for-tests-01",
+            ["Node:ClusterSecret"] = ClusterSecret,
             ["Node:Capacity"] = "2",
             ["Auth:ApiKeys:0"] = ApiKey,
             ["Auth:AdminKeys:0"] = "admin-key-for-tests-00001",
@@ -46,5 +51,20 @@ internal static class InProcessNode
         var app = builder.Build();
         app.MapTaskServerNode();
         return app;
+    }
+
+    /// <summary>An echo task posted to a started worker's intake, as a gateway posts it; its id.</summary>
+    public static async Task<Guid> SubmitToIntakeAsync(WebApplication worker, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Configuration["Node:InternalUrl"]!), "/internal/tasks"))
+        {
+            Content = new StringContent("""{"type":"echo","payload":{"n":1}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Cluster-Secret", ClusterSecret);
+        using var response = await http.SendAsync(request, cancellationToken);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return body.RootElement.GetProperty("id").GetGuid();
     }
 }

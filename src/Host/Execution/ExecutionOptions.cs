@@ -29,6 +29,14 @@ public sealed class ExecutionOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Execution:CancellationCheckInterval must be between 100 ms and 1 min.")]
     public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an enqueued drain may wait for this worker's Hangfire server to start it. Past this the drain is looked
+    /// up (it may have been deleted before it ran) and enqueued again, and the worker is not ready until a drain starts:
+    /// a Hangfire server that is not fetching its queue must not be sent more tasks.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Execution:DrainStartDeadline must be between 1 s and 10 min.")]
+    public TimeSpan DrainStartDeadline { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The longest <c>sleep</c> a task may ask for, in milliseconds (400 invalid-payload above).</summary>
     [Range(0, 3_600_000, ErrorMessage = "Execution:MaxSleepMs must be between 0 and 3600000.")]
     public int MaxSleepMs { get; set; } = 60_000;

@@ -34,13 +34,13 @@ public sealed partial class TaskDrain(
     /// <summary>After a claim failed (the database out of reach), the next one waits this long.</summary>
     private static readonly TimeSpan ClaimRetryDelay = TimeSpan.FromSeconds(1);
 
-    /// <summary>A drain enqueued this long ago that has not started is looked up: it may have been deleted before it ran.</summary>
-    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
-
     private readonly Lock gate = new();
     private readonly WorkSignal drainChanged = new();
     private string? enqueuedJobId;
     private long enqueuedAt;
+
+    // Since when a drain has been waiting to start, across re-enqueues of one that vanished: cleared when one starts.
+    private long? awaitingStartSince;
     private ActiveRun? active;
     private long handledArrivals;
 
@@ -78,6 +78,23 @@ public sealed partial class TaskDrain(
         }
     }
 
+    /// <summary>
+    /// How long the worker has waited for Hangfire to start an enqueued drain (null when none waits): past
+    /// <see cref="ExecutionOptions.DrainStartDeadline"/>, its Hangfire server is not running its queue.
+    /// </summary>
+    public TimeSpan? AwaitingDrainStart
+    {
+        get
+        {
+            lock (gate)
+            {
+                return awaitingStartSince is { } since ? timeProvider.GetElapsedTime(since) : null;
+            }
+        }
+    }
+
+    private TimeSpan StartDeadline => executionOptions.Value.DrainStartDeadline;
+
     /// <summary>Enqueues a drain when work arrived since the last one looked and none is pending or running.</summary>
     private DrainState EnsureDrain(long arrivalsVersion)
     {
@@ -106,6 +123,7 @@ public sealed partial class TaskDrain(
 
             enqueuedJobId = jobs.EnqueueDrain();
             enqueuedAt = timeProvider.GetTimestamp();
+            awaitingStartSince ??= enqueuedAt;
             handledArrivals = arrivalsVersion;
             return DrainState.Enqueued;
         }
@@ -123,6 +141,7 @@ public sealed partial class TaskDrain(
             if (other is null)
             {
                 active = run;
+                awaitingStartSince = null;
                 if (enqueuedJobId == jobId)
                 {
                     enqueuedJobId = null;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,23 +55,12 @@ public sealed class HostsInOneProcessTests
     private static async Task RunsATaskAsync(WebApplication worker, PostgresDatabase database)
     {
         await worker.StartAsync(Ct);
-        var id = await SubmitAsync(new Uri(new Uri(worker.Configuration["Node:InternalUrl"]!), "/internal/tasks"));
+        var id = await InProcessNode.SubmitToIntakeAsync(worker, Ct);
         await Eventually.HoldsAsync(
             async () => await database.ScalarAsync($"SELECT status FROM taskserver.tasks WHERE id = '{id}'") as string == "Succeeded",
             TimeSpan.FromSeconds(20),
             "the task to be run by the worker's own drain");
         await worker.StopAsync(Ct);
-    }
-
-    private static async Task<Guid> SubmitAsync(Uri intake)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, intake) { Content = new StringContent("""{"type":"echo","payload":{"n":1}}""", Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Cluster-Secret", "cluster-secret-for-tests-01");
-        using var response = await http.SendAsync(request, Ct);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
-        return body.RootElement.GetProperty("id").GetGuid();
     }
 
     private sealed class ConfiguresAndLeaves(WebApplication other) : IHostedService
