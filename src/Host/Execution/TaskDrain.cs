@@ -93,6 +93,9 @@ public sealed partial class TaskDrain(
         }
     }
 
+    /// <summary>True while a drain has waited past <see cref="ExecutionOptions.DrainStartDeadline"/> to start.</summary>
+    public bool StartOverdue => AwaitingDrainStart >= StartDeadline;
+
     private TimeSpan StartDeadline => executionOptions.Value.DrainStartDeadline;
 
     /// <summary>Enqueues a drain when work arrived since the last one looked and none is pending or running.</summary>

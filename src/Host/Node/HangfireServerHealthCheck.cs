@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using TaskServer.Host.Execution;
 
 namespace TaskServer.Host.Node;
@@ -11,13 +10,13 @@ namespace TaskServer.Host.Node;
 /// queue would otherwise keep being sent tasks it never runs. Asking Hangfire's storage for its server list instead
 /// would cost a synchronous query on every probe, and a probe arrives several times a second.
 /// </summary>
-internal sealed class HangfireServerHealthCheck(IHostApplicationLifetime lifetime, TaskDrain drain, IOptions<ExecutionOptions> options) : IHealthCheck
+internal sealed class HangfireServerHealthCheck(IHostApplicationLifetime lifetime, TaskDrain drain) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             !lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Unhealthy("Hangfire server starting")
             : lifetime.ApplicationStopping.IsCancellationRequested ? HealthCheckResult.Unhealthy("Hangfire server stopping")
-            : drain.AwaitingDrainStart is { } waited && waited >= options.Value.DrainStartDeadline
-                ? HealthCheckResult.Unhealthy($"Hangfire has not started this worker's drain for {waited.TotalSeconds:0} s")
+            : drain.StartOverdue
+                ? HealthCheckResult.Unhealthy($"Hangfire has not started this worker's drain for {drain.AwaitingDrainStart?.TotalSeconds:0} s")
             : HealthCheckResult.Healthy("Hangfire server running"));
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TaskServer.Testing;
@@ -11,27 +12,15 @@ namespace TaskServer.Host.Tests.Node;
 /// </summary>
 public sealed class DrainStartReadinessTests
 {
+    private const string WorkerTimeout = "Node:WorkerTimeout";
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_worker_whose_hangfire_server_never_starts_its_drain_leaves_readiness()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        var removed = 0;
-        await using var worker = InProcessNode.Build(
-            database,
-            "Worker",
-            "serverless",
-            services =>
-            {
-                foreach (var server in services.Where(IsHangfireServer).ToList())
-                {
-                    services.Remove(server);
-                    removed++;
-                }
-            },
-            ("Execution:DrainStartDeadline", "00:00:01"));
-        Assert.Equal(1, removed);
+        await using var worker = Serverless(database);
         await worker.StartAsync(Ct);
         using var http = new HttpClient { BaseAddress = new Uri(worker.Configuration["Node:InternalUrl"]!) };
 
@@ -44,6 +33,41 @@ public sealed class DrainStartReadinessTests
             "the worker to leave readiness once its drain waited past the start deadline");
         await worker.StopAsync(Ct);
     }
+
+    [Fact]
+    public async Task What_such_a_worker_accepted_runs_on_another_worker()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var primary = InProcessNode.Build(database, "Standalone", "sweeping", null, (WorkerTimeout, "00:00:02"));
+        await primary.StartAsync(Ct);
+        await using var worker = Serverless(database);
+        await worker.StartAsync(Ct);
+
+        var id = await InProcessNode.SubmitToIntakeAsync(worker, Ct);
+
+        await Eventually.HoldsAsync(
+            async () => await database.ScalarAsync($"SELECT status FROM taskserver.tasks WHERE id = '{id}'") as string == "Succeeded",
+            TimeSpan.FromSeconds(30),
+            "the task to be requeued off the worker that cannot run it, and run");
+        var ranOn = await database.ScalarAsync($"SELECT worker FROM taskserver.tasks WHERE id = '{id}'") as string;
+        Assert.StartsWith("sweeping-", ranOn, StringComparison.Ordinal);
+        await worker.StopAsync(Ct);
+        await primary.StopAsync(Ct);
+    }
+
+    /// <summary>A worker with no Hangfire server, as when building it failed, and a one-second drain start deadline.</summary>
+    private static WebApplication Serverless(PostgresDatabase database) => InProcessNode.Build(
+        database,
+        "Worker",
+        "serverless",
+        services =>
+        {
+            var servers = services.Where(IsHangfireServer).ToList();
+            Assert.Single(servers);
+            services.Remove(servers[0]);
+        },
+        ("Execution:DrainStartDeadline", "00:00:01"),
+        (WorkerTimeout, "00:00:02"));
 
     // AddHangfireServer registers its hosted service through a factory of Hangfire's own.
     private static bool IsHangfireServer(ServiceDescriptor descriptor) =>
