@@ -25,6 +25,7 @@ internal sealed partial class NodeHeartbeatService(
     StorageContact storageContact,
     ResultQuarantine quarantine,
     IOptions<NodeOptions> options,
+    IOptions<ExecutionOptions> executionOptions,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger,
     TaskDrain? drain = null) : BackgroundService
@@ -34,6 +35,7 @@ internal sealed partial class NodeHeartbeatService(
         var settings = options.Value;
         using var timer = new PeriodicTimer(settings.HeartbeatInterval, timeProvider);
         var withheld = false;
+        long? lastFailedAt = null;
         do
         {
             if (faults.Current.HeartbeatsPaused)
@@ -41,7 +43,7 @@ internal sealed partial class NodeHeartbeatService(
                 continue;
             }
 
-            if (drain?.StartOverdue == true)
+            if (drain?.StartOverdue == true && AnsweredForAWholeDeadline(lastFailedAt))
             {
                 if (!withheld)
                 {
@@ -65,11 +67,20 @@ internal sealed partial class NodeHeartbeatService(
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                lastFailedAt = timeProvider.GetTimestamp();
                 LogHeartbeatFailed(node.Id, exception);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>
+    /// A drain that could not start while the database was out of reach says nothing about Hangfire: heartbeats are
+    /// withheld only once the database has taken them for a whole deadline, time for Hangfire's fetcher (which polls
+    /// every 15 s) to pick the drain up after an outage.
+    /// </summary>
+    private bool AnsweredForAWholeDeadline(long? lastFailedAt) =>
+        lastFailedAt is not { } failedAt || timeProvider.GetElapsedTime(failedAt) >= executionOptions.Value.DrainStartDeadline;
 
     private async Task BeatAsync(NodeOptions settings, CancellationToken cancellationToken)
     {

@@ -1,7 +1,9 @@
 using System.Net;
+using Npgsql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using TaskServer.Host.Execution;
 using TaskServer.Testing;
 
 namespace TaskServer.Host.Tests.Node;
@@ -55,8 +57,43 @@ public sealed class DrainStartReadinessTests
         await primary.StopAsync(Ct);
     }
 
-    /// <summary>A worker with no Hangfire server, as when building it failed, and a one-second drain start deadline.</summary>
-    private static WebApplication Serverless(PostgresDatabase database) => InProcessNode.Build(
+    [Fact]
+    public async Task After_a_database_outage_the_worker_heartbeats_for_a_whole_deadline_before_withholding()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, direct.Port));
+        var viaRelay = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = relay.Port };
+        await using var worker = Serverless(database, "00:00:03", ("Storage:ConnectionString", viaRelay.ConnectionString));
+        await worker.StartAsync(Ct);
+        await InProcessNode.SubmitToIntakeAsync(worker, Ct);
+        var drain = worker.Services.GetRequiredService<TaskDrain>();
+        await Eventually.HoldsAsync(
+            () => Task.FromResult(drain.AwaitingDrainStart is not null),
+            TimeSpan.FromSeconds(10),
+            "the worker's drain to be enqueued");
+
+        // The database goes away past the drain's deadline: the drain could not have started, whatever Hangfire's state.
+        await relay.CutAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        relay.Restore();
+
+        await Eventually.HoldsAsync(
+            async () => await database.CountAsync(Beat("0.8")) == 1,
+            TimeSpan.FromSeconds(3),
+            "a heartbeat once the database answers again, though the drain has waited past its deadline");
+        await Eventually.HoldsAsync(
+            async () => await database.CountAsync(Beat("2")) == 0,
+            TimeSpan.FromSeconds(10),
+            "the heartbeats to be withheld once the database has answered for a whole deadline");
+        await worker.StopAsync(Ct);
+    }
+
+    private static string Beat(string withinSeconds) =>
+        $"SELECT count(*) FROM taskserver.nodes WHERE node_id LIKE 'serverless-%' AND last_seen > clock_timestamp() - interval '{withinSeconds} seconds'";
+
+    /// <summary>A worker with no Hangfire server, as when building it failed, and a short drain start deadline.</summary>
+    private static WebApplication Serverless(PostgresDatabase database, string deadline = "00:00:01", params (string Key, string Value)[] settings) => InProcessNode.Build(
         database,
         "Worker",
         "serverless",
@@ -66,8 +103,7 @@ public sealed class DrainStartReadinessTests
             Assert.Single(servers);
             services.Remove(servers[0]);
         },
-        ("Execution:DrainStartDeadline", "00:00:01"),
-        (WorkerTimeout, "00:00:02"));
+        [("Execution:DrainStartDeadline", deadline), (WorkerTimeout, "00:00:02"), .. settings]);
 
     // AddHangfireServer registers its hosted service through a factory of Hangfire's own.
     private static bool IsHangfireServer(ServiceDescriptor descriptor) =>
