@@ -17,4 +17,20 @@ public sealed class StorageContactTests
         clock.Advance(TimeSpan.FromSeconds(0.2));
         Assert.False(contact.SucceededWithin(TimeSpan.FromSeconds(1.5)));
     }
+
+    [Fact]
+    public void A_failed_round_trip_is_remembered_apart_from_the_successes()
+    {
+        var clock = new FakeTimeProvider();
+        var contact = new StorageContact(clock);
+
+        Assert.False(contact.FailedWithin(TimeSpan.FromSeconds(30)));
+        contact.Failed();
+        contact.Succeeded();
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.True(contact.FailedWithin(TimeSpan.FromSeconds(30)));
+        Assert.False(contact.SucceededWithin(TimeSpan.FromSeconds(1.5)));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(contact.FailedWithin(TimeSpan.FromSeconds(30)));
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Node;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Host.Execution;
@@ -20,6 +21,7 @@ public sealed partial class TaskDrain(
     NodeIdentity node,
     IOptions<NodeOptions> nodeOptions,
     IOptions<ExecutionOptions> executionOptions,
+    StorageContact storageContact,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<TaskDrain> logger) : BackgroundService
@@ -93,8 +95,12 @@ public sealed partial class TaskDrain(
         }
     }
 
-    /// <summary>True while a drain has waited past <see cref="ExecutionOptions.DrainStartDeadline"/> to start.</summary>
-    public bool StartOverdue => AwaitingDrainStart >= StartDeadline;
+    /// <summary>
+    /// True while a drain has waited past <see cref="ExecutionOptions.DrainStartDeadline"/> to start and the database has
+    /// answered throughout the last deadline: a drain that could not start while the database was out of reach says
+    /// nothing about Hangfire, whose fetcher (polling every 15 s) needs time to pick it up once the database is back.
+    /// </summary>
+    public bool StartOverdue => AwaitingDrainStart >= StartDeadline && !storageContact.FailedWithin(StartDeadline);
 
     private TimeSpan StartDeadline => executionOptions.Value.DrainStartDeadline;
 

@@ -15,7 +15,8 @@ namespace TaskServer.Host.Node;
 /// A worker whose Hangfire server has not started its drain within <see cref="ExecutionOptions.DrainStartDeadline"/>
 /// cannot run what it holds: it withholds its heartbeat until one starts, so the primary evicts it and requeues its
 /// tasks onto workers that can. No attempt runs on it meanwhile (a drain that had started would have cleared the wait),
-/// so nothing it holds is running twice.
+/// so nothing it holds is running twice. A failed heartbeat is recorded in <see cref="StorageContact"/>, which keeps a
+/// wait the database's absence explains from counting (<see cref="TaskDrain.StartOverdue"/>).
 /// </summary>
 internal sealed partial class NodeHeartbeatService(
     INodeRegistry registry,
@@ -25,7 +26,6 @@ internal sealed partial class NodeHeartbeatService(
     StorageContact storageContact,
     ResultQuarantine quarantine,
     IOptions<NodeOptions> options,
-    IOptions<ExecutionOptions> executionOptions,
     TimeProvider timeProvider,
     ILogger<NodeHeartbeatService> logger,
     TaskDrain? drain = null) : BackgroundService
@@ -35,7 +35,6 @@ internal sealed partial class NodeHeartbeatService(
         var settings = options.Value;
         using var timer = new PeriodicTimer(settings.HeartbeatInterval, timeProvider);
         var withheld = false;
-        long? lastFailedAt = null;
         do
         {
             if (faults.Current.HeartbeatsPaused)
@@ -43,7 +42,7 @@ internal sealed partial class NodeHeartbeatService(
                 continue;
             }
 
-            if (drain?.StartOverdue == true && AnsweredForAWholeDeadline(lastFailedAt))
+            if (drain?.StartOverdue == true)
             {
                 if (!withheld)
                 {
@@ -67,20 +66,12 @@ internal sealed partial class NodeHeartbeatService(
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                lastFailedAt = timeProvider.GetTimestamp();
+                storageContact.Failed();
                 LogHeartbeatFailed(node.Id, exception);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
-
-    /// <summary>
-    /// A drain that could not start while the database was out of reach says nothing about Hangfire: heartbeats are
-    /// withheld only once the database has taken them for a whole deadline, time for Hangfire's fetcher (which polls
-    /// every 15 s) to pick the drain up after an outage.
-    /// </summary>
-    private bool AnsweredForAWholeDeadline(long? lastFailedAt) =>
-        lastFailedAt is not { } failedAt || timeProvider.GetElapsedTime(failedAt) >= executionOptions.Value.DrainStartDeadline;
 
     private async Task BeatAsync(NodeOptions settings, CancellationToken cancellationToken)
     {
