@@ -56,15 +56,21 @@ internal static class InProcessNode
     /// <summary>An echo task posted to a started worker's intake, as a gateway posts it; its id.</summary>
     public static async Task<Guid> SubmitToIntakeAsync(WebApplication worker, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Configuration["Node:InternalUrl"]!), "/internal/tasks"))
-        {
-            Content = new StringContent("""{"type":"echo","payload":{"n":1}}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("X-Cluster-Secret", ClusterSecret);
-        using var response = await http.SendAsync(request, cancellationToken);
+        using var response = await PostToIntakeAsync(worker, """{"type":"echo","payload":{"n":1}}""", cancellationToken);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         return body.RootElement.GetProperty("id").GetGuid();
+    }
+
+    /// <summary>A submission posted to a started worker's intake with the cluster secret, as a gateway posts it.</summary>
+    public static async Task<HttpResponseMessage> PostToIntakeAsync(WebApplication worker, string json, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Configuration["Node:InternalUrl"]!), "/internal/tasks"))
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Cluster-Secret", ClusterSecret);
+        return await http.SendAsync(request, cancellationToken);
     }
 }

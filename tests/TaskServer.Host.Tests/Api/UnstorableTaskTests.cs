@@ -1,6 +1,5 @@
 using System.Net;
 using System.Reflection;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TaskServer.StorageManager.Tasks;
@@ -26,11 +25,10 @@ public sealed class UnstorableTaskTests
                 ?? ActivatorUtilities.CreateInstance(provider, real.ImplementationType!))));
         });
         await app.StartAsync(Ct);
-        var intake = new Uri(new Uri(app.Configuration["Node:InternalUrl"]!), "/internal/tasks");
 
-        using var refused = await SubmitAsync(intake, """{"type":"echo","payload":"unstorable"}""");
-        using var broken = await SubmitAsync(intake, """{"type":"echo","payload":"argument"}""");
-        using var stored = await SubmitAsync(intake, """{"type":"echo","payload":"fine"}""");
+        using var refused = await InProcessNode.PostToIntakeAsync(app, """{"type":"echo","payload":"unstorable"}""", Ct);
+        using var broken = await InProcessNode.PostToIntakeAsync(app, """{"type":"echo","payload":"argument"}""", Ct);
+        using var stored = await InProcessNode.PostToIntakeAsync(app, """{"type":"echo","payload":"fine"}""", Ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
@@ -40,14 +38,6 @@ public sealed class UnstorableTaskTests
         Assert.Equal(HttpStatusCode.InternalServerError, broken.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, stored.StatusCode);
         await app.StopAsync(Ct);
-    }
-
-    private static async Task<HttpResponseMessage> SubmitAsync(Uri intake, string body)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, intake) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Cluster-Secret", "cluster-secret-for-tests-01");
-        return await http.SendAsync(request, Ct);
     }
 
     /// <summary>The real store, but creating a task whose payload says "unstorable" or "argument" throws as a provider would.</summary>
