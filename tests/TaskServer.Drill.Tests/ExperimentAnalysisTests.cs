@@ -140,25 +140,6 @@ public sealed class ExperimentAnalysisTests
 
     private static Dictionary<Guid, Outcome> Outcomes(IEnumerable<Submission> run) =>
         run.Where(s => s.Acknowledged).ToDictionary(s => s.TaskId!.Value, s => new Outcome(s.AckMs + 5, true));
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    [InlineData(8)]
-    public void Round_robin_over_any_number_of_workers_gives_each_both_task_kinds(int workers)
-    {
-        const int submissions = 600;
-        for (var worker = 0; worker < workers; worker++)
-        {
-            var mine = Enumerable.Range(0, submissions).Where(i => i % workers == worker).ToList();
-            var callbacks = mine.Count(ExperimentRun.IsCallback);
-            Assert.InRange(callbacks, mine.Count * 3 / 10, mine.Count * 7 / 10);
-        }
-    }
 }
 
 /// <summary>A small synthetic experiment report: a baseline and one fault phase with two repetitions.</summary>

@@ -189,7 +189,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
         var loadRun = run.Load.RunAsync(
             tasks,
             settings.Rate,
-            i => IsCallback(i) ? run.Callback() : new TaskSpec("hash", new { data = $"experiment-{i}", rounds = HashRounds }),
+            i => TaskMix.IsFirstKind(i, 0.5) ? run.Callback() : new TaskSpec("hash", new { data = $"experiment-{i}", rounds = HashRounds }),
             cancellationToken,
             settings.Before + settings.Window + TimeSpan.FromSeconds(30));
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -526,13 +526,6 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
         context.Console.Write(table);
         context.Console.MarkupLine($"Report in [blue]{Markup.Escape(context.ReportDirectory)}[/] (report.json, report.md, report.html).");
     }
-
-    /// <summary>
-    /// Half the submissions are callbacks and half hash tasks, in an order no balancing cycle lines up with. Strict
-    /// alternation did: round robin over four workers sent one worker only callbacks and another only hash tasks, so
-    /// the worker struck with wrong results often ran nothing that checks them (quarantined in 0 of 5 repetitions).
-    /// </summary>
-    internal static bool IsCallback(int submission) => unchecked((uint)submission * 2654435761u) < 0x8000_0000u;
 }
 
 /// <summary>The struck worker in the primary's GET /cluster at one moment (ms since the repetition's start).</summary>

@@ -33,13 +33,12 @@ internal sealed class KillWorkerDrill(DrillContext context, LoadSettings setting
         await using var run = DrillRun.Start(context);
         var clock = run.Clock;
 
-        // Two sleeps (long enough to be caught running) to one callback (whose side effects are counted). Not every
-        // other task: round robin over an even number of workers would then give each worker one type only, and a
-        // victim that only ever ran callbacks has nothing running to orphan.
+        // Two sleeps (long enough to be caught running) to one callback (whose side effects are counted), mixed so that
+        // every worker gets both: a victim that only ever ran callbacks would have nothing running to orphan.
         var loadRun = run.Load.RunAsync(
             settings.Tasks,
             settings.Rate,
-            i => i % 3 != 0 ? new TaskSpec("sleep", new { ms = SleepMs }) : run.Callback(),
+            i => TaskMix.IsFirstKind(i, 2.0 / 3) ? new TaskSpec("sleep", new { ms = SleepMs }) : run.Callback(),
             cancellationToken);
         await run.StrikePointAsync(settings, loadRun, cancellationToken);
 
