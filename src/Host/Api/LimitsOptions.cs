@@ -13,7 +13,7 @@ public sealed class LimitsOptions
     /// <summary>
     /// Requests per second a client may sustain (a token bucket refilled every second). The default keeps one client
     /// from crowding out the others without being what bounds a busy client on a small cluster (two cores run more
-    /// than 1,000 tasks/s); set it to what each client is entitled to.
+    /// than 1,000 tasks/s in the bench, README "Measured here"); set it to what each client is entitled to.
     /// </summary>
     [Range(1, 1_000_000, ErrorMessage = "Limits:PermitsPerSecond must be between 1 and 1000000.")]
     public int PermitsPerSecond { get; set; } = 5000;
