@@ -10,6 +10,7 @@ COPY src/StorageManager.Mongo/TaskServer.StorageManager.Mongo.csproj src/Storage
 COPY src/LoadManager/TaskServer.LoadManager.csproj src/LoadManager/
 COPY src/Health/TaskServer.Health.csproj src/Health/
 COPY src/Failover/TaskServer.Failover.csproj src/Failover/
+COPY src/Execution/TaskServer.Execution.csproj src/Execution/
 COPY src/Host/TaskServer.Host.csproj src/Host/
 RUN dotnet restore src/Host/TaskServer.Host.csproj
 # The analyzers read .editorconfig, and warnings are errors: the image builds exactly as CI does.

@@ -69,10 +69,14 @@ public sealed class TaskServerClient : IDisposable
     /// <summary>The gateway the next call goes to first.</summary>
     public Uri CurrentGateway => gateways[Volatile.Read(ref current) % gateways.Length];
 
-    public async Task<TaskInfo> SubmitAsync(string type, object? payload, int? maxAttempts = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    public async Task<TaskInfo> SubmitAsync(string type, object? payload, int? maxAttempts = null, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        await SubmitAsync(type, payload, maxAttempts, timeout: null, idempotencyKey, cancellationToken);
+
+    /// <param name="timeout">How long one attempt may run; null for the server's default.</param>
+    public async Task<TaskInfo> SubmitAsync(string type, object? payload, int? maxAttempts, TimeSpan? timeout, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         var key = idempotencyKey ?? Guid.NewGuid().ToString("N");
-        var body = JsonSerializer.SerializeToUtf8Bytes(new { type, payload, maxAttempts }, Json);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { type, payload, maxAttempts, timeout = timeout is { } t ? System.Xml.XmlConvert.ToString(t) : null }, Json);
 
         // HttpClient sends the current span's context as traceparent: the gateway, the worker and every attempt join it.
         using var activity = tracing.StartActivity("task.submit", ActivityKind.Client);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Failover;
 
@@ -38,12 +39,8 @@ public sealed class FailoverOptions
     /// <summary>Set by the host from <c>Node:WorkerTimeout</c>: a worker silent this long is dead.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-
-    /// <summary>
-    /// How often the primary walks the active tasks looking for ones whose job ended without their attempt ending;
-    /// such a task is requeued when two walks in a row find it so.
-    /// </summary>
-    public TimeSpan StrandedCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>Set by the host from <c>Execution:RetryBaseDelay</c> and <c>RetryMaxDelay</c>: the backoff before a lost attempt's successor.</summary>
+    public RetryBackoff RetryBackoff { get; set; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
 
     /// <summary>Set by the host: this gateway's registry id and URL.</summary>
     public string NodeId { get; set; } = "";
@@ -62,7 +59,6 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         Check(options.LeaseTtl, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), "Failover:LeaseTtl", failures);
         Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
         Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);
-        Check(options.StrandedCheckInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Failover:StrandedCheckInterval", failures);
         if (options.FailureThreshold is < 1 or > 100)
         {
             failures.Add($"Failover:FailureThreshold must be between 1 and 100 (was {options.FailureThreshold}).");

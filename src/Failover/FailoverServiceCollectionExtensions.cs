@@ -10,7 +10,7 @@ public static class FailoverServiceCollectionExtensions
 {
     /// <summary>
     /// The failover agent, the sweeper and the retention of a gateway (the caller binds <see cref="RetentionOptions"/>), and its <see cref="IPrimaryStatus"/>. The caller binds
-    /// <see cref="FailoverOptions"/> (with the node's id, URL and worker timeout) and provides an <see cref="IExecutionJobs"/>.
+    /// <see cref="FailoverOptions"/> (with the node's id, URL, worker timeout and retry backoff).
     /// </summary>
     public static IServiceCollection AddFailover(this IServiceCollection services)
     {

@@ -109,28 +109,25 @@ internal static class NodeComposition
             });
 
         // Hangfire's filters come from DI rather than its process-wide GlobalJobFilters: only attribute
-        // filters apply, so there is no hidden default AutomaticRetry: TaskServer owns attempts and retries, and a
-        // drain job is never retried.
+        // filters apply, so there is no hidden default AutomaticRetry.
         services.AddSingleton<IJobFilterProvider>(new JobFilterAttributeFilterProvider());
 
-        // Likewise the activator that builds a drain job: Hangfire's default is JobActivator.Current, process-wide and
-        // set by whichever host configured Hangfire last. With several hosts in one process (the tests compose them), a
-        // worker's drain job was built from another host's services and ran that host's drain: the worker's tasks
-        // stayed queued.
+        // Likewise the activator: Hangfire's default is JobActivator.Current, process-wide and set by whichever host
+        // configured Hangfire last, which breaks several hosts in one process (the tests compose them).
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseLogProvider(new HangfireLogProvider(provider.GetRequiredService<ILoggerFactory>())));
-        services.AddSingleton<DrainJobs>();
         services.AddSingleton<TaskArrivals>();
         services.AddSingleton<TaskMetrics>();
+        services.AddSingleton<WorkerShutdown>();
 
         if (node.RunsWorker)
         {
             AddWorker(services);
-            healthChecks.AddCheck<HangfireServerHealthCheck>("hangfire", tags: [HealthTags.Ready, HealthTags.Worker]);
+            healthChecks.AddCheck<WorkerReadinessHealthCheck>("worker", tags: [HealthTags.Ready, HealthTags.Worker]);
         }
 
         if (node.RunsGateway)
@@ -326,24 +323,14 @@ internal static class NodeComposition
         services.AddSingleton<RetryTargets>();
         services.AddHostedService<QuarantineProbe>();
         services.AddSingleton<AttemptRunner>();
-        services.AddSingleton<TaskDrain>();
-        services.AddHostedService(provider => provider.GetRequiredService<TaskDrain>());
-        services.AddTransient<TaskDrainJob>();
-        services.AddHangfireServer((provider, server) =>
-        {
-            var identity = provider.GetRequiredService<NodeIdentity>();
-            server.ServerName = identity.Id;
-            server.Queues = [identity.Queue];
+        services.AddSingleton<IAttemptRunner>(provider => provider.GetRequiredService<AttemptRunner>());
+        services.AddSingleton(provider => new ExecutionWorker(provider.GetRequiredService<NodeIdentity>().Id, provider.GetRequiredService<IOptions<NodeOptions>>().Value.Capacity));
 
-            // One drain job runs all of a worker's tasks (Node:Capacity at once); a second thread picks up the next
-            // drain while the last one finishes. Each idle thread polls its queue, so more would only cost statements.
-            server.WorkerCount = 2;
-
-            // No job is scheduled for later (retries wait in the task table), and a drain job is stopped from the
-            // dashboard only: neither needs Hangfire's one-second polls.
-            server.SchedulePollingInterval = TimeSpan.FromSeconds(15);
-            server.CancellationCheckInterval = TimeSpan.FromSeconds(5);
-        });
+        // Registered after the heartbeat, so stopped before it: the heartbeat goes on through the shutdown grace.
+        services.AddHostedService<TaskDrain>();
+        services.AddHostedService<WorkerDeregistration>();
+        services.AddOptions<HostOptions>().Configure<IOptions<ExecutionOptions>>((host, execution) =>
+            host.ShutdownTimeout = execution.Value.DeregistrationDelay + execution.Value.ShutdownGrace + execution.Value.TimeoutGrace + AttemptOutcomes.RetryBudget + TimeSpan.FromSeconds(5));
     }
 
     private static void AddGateway(IServiceCollection services, IConfiguration configuration, IHealthChecksBuilder healthChecks)
@@ -371,7 +358,6 @@ internal static class NodeComposition
             context.ProxyRequest.Headers.Authorization = null;
             return ValueTask.CompletedTask;
         }));
-        services.AddSingleton<IExecutionJobs>(provider => provider.GetRequiredService<DrainJobs>());
         services.AddSingleton<ClusterViewBuilder>();
         services.AddSingleton<TaskCounts>();
         services.AddApiDocument();
@@ -379,11 +365,12 @@ internal static class NodeComposition
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.SectionName));
         services.AddOptions<FailoverOptions>()
             .Bind(configuration.GetSection(FailoverOptions.SectionName))
-            .Configure<NodeIdentity, IOptions<NodeOptions>>((failover, identity, node) =>
+            .Configure<NodeIdentity, IOptions<NodeOptions>, IOptions<ExecutionOptions>>((failover, identity, node, execution) =>
             {
                 failover.NodeId = identity.Id;
                 failover.NodeUrl = identity.Url;
                 failover.WorkerTimeout = node.Value.WorkerTimeout;
+                failover.RetryBackoff = execution.Value.Backoff;
             });
         services.AddOptions<RoutingOptions>()
             .Bind(configuration.GetSection(RoutingOptions.SectionName))

@@ -6,7 +6,7 @@ namespace TaskServer.StorageManager.Mongo;
 /// <summary>
 /// The provider's collections, as untyped documents mapped by hand to the model. Whatever the connection string says,
 /// they write to a majority and read majority-committed data from the primary (an acknowledged task, a granted lease
-/// or a requeue must survive an election, and a task just written must be readable), and every call is bounded (<see cref="MongoBounds"/>).
+/// or a rescue must survive an election, and a task just written must be readable), and every call is bounded (<see cref="MongoBounds"/>).
 /// </summary>
 internal sealed class MongoCollections(IMongoDatabase database, MongoBounds bounds)
 {

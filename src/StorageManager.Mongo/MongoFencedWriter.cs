@@ -41,7 +41,19 @@ internal sealed class MongoFencedWriter(MongoCollections collections)
 
                 return result;
             },
-            new TransactionOptions(readPreference: ReadPreference.Primary, writeConcern: MongoBounds.Majority(bound), maxCommitTime: bound),
+            Options(bound),
             deadline), cancellationToken);
     }
+
+    /// <summary>
+    /// Read concern snapshot: every read of the transaction (a rescue's nodes and candidates, an eviction's look for
+    /// tasks) comes from one point in time, on a sharded cluster as on a replica set, whatever read concern the
+    /// connection string sets; with the majority commit, that is majority-committed data. The write concern is the
+    /// transaction's, at the commit: the driver sends none with the operations inside it, as the server requires.
+    /// </summary>
+    internal static TransactionOptions Options(TimeSpan bound) => new(
+        readConcern: ReadConcern.Snapshot,
+        readPreference: ReadPreference.Primary,
+        writeConcern: MongoBounds.Majority(bound),
+        maxCommitTime: bound);
 }

@@ -13,9 +13,11 @@ internal static class MongoNodeCommands
     private const string Running = "running";
     private const string Capacity = "capacity";
     private const string Quarantined = "quarantined";
+    private const string Draining = "draining";
     private const string LastSeen = "lastSeen";
     private const string AgeMs = "ageMs";
 
+    /// <summary>The node's own document: its heartbeat's upsert, and its leaving (which needs neither staleness nor a fence).</summary>
     internal static BsonDocument ById(string nodeId) => new("_id", nodeId);
 
     internal static BsonDocument[] HeartbeatUpdate(NodeHeartbeat heartbeat) => Set(new BsonDocument
@@ -26,6 +28,7 @@ internal static class MongoNodeCommands
         { Running, Literal(heartbeat.Load.Running) },
         { Capacity, Literal(heartbeat.Load.Capacity) },
         { Quarantined, Literal(heartbeat.Load.Quarantined) },
+        { Draining, Literal(heartbeat.Load.Draining) },
         { LastSeen, Now },
     });
 
@@ -50,7 +53,13 @@ internal static class MongoNodeCommands
         document["_id"].AsString,
         Enum.Parse<NodeRole>(document[Role].AsString),
         document[Url].AsString,
-        new NodeLoad(document[Queued].ToInt32(), document[Running].ToInt32(), document[Capacity].ToInt32(), document.GetValue(Quarantined, false).ToBoolean()),
+        // Documents written before a field existed lack it: not quarantined, not draining.
+        new NodeLoad(
+            document[Queued].ToInt32(),
+            document[Running].ToInt32(),
+            document[Capacity].ToInt32(),
+            document.GetValue(Quarantined, false).ToBoolean(),
+            document.GetValue(Draining, false).ToBoolean()),
         MongoTaskDocuments.ToTime(document[LastSeen]),
         TimeSpan.FromMilliseconds(document[AgeMs].ToInt64()));
 

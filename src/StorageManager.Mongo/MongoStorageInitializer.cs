@@ -36,7 +36,7 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
 
     /// <summary>
     /// Fenced writes are transactions, which MongoDB runs only on a replica set member or through mongos; on a
-    /// standalone server every requeue and eviction would fail while the rest seemed to work.
+    /// standalone server every rescue and eviction would fail while the rest seemed to work.
     /// </summary>
     internal static void RequireTransactions(BsonDocument hello)
     {
@@ -73,6 +73,8 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
                 { TaskField.Attempt, new BsonDocument("bsonType", new BsonArray { "int", "long" }) },
                 { TaskField.AttemptToken, new BsonDocument("bsonType", "binData") },
                 { TaskField.MaxAttempts, new BsonDocument("bsonType", new BsonArray { "int", "long" }) },
+                // Not required: tasks stored before timeouts were recorded have none (they read back as 5 minutes).
+                { TaskField.TimeoutMs, new BsonDocument { { "bsonType", new BsonArray { "int", "long" } }, { "minimum", 1 } } },
                 { TaskField.Worker, new BsonDocument("bsonType", "string") },
                 { TaskField.IdempotencyKey, new BsonDocument("bsonType", "string") },
                 { TaskField.CreatedAt, new BsonDocument("bsonType", "date") },
@@ -125,7 +127,8 @@ internal sealed class MongoStorageInitializer(MongoCollections collections) : IS
                 Unique = true,
                 PartialFilterExpression = new BsonDocument(TaskField.IdempotencyKey, new BsonDocument("$type", "string")),
             }),
-        // The sweeper's work list, and a worker's load counted from the index alone.
+        // A worker's own orphans and its load counted from the index alone; the rescue's candidates, and eviction's
+        // look for a task the node still owns.
         new(new BsonDocument { { TaskField.Worker, 1 }, { TaskField.Status, 1 }, { TaskField.DueAt, 1 } }),
         // Listing newest first by status or by type; counting by status.
         new(new BsonDocument { { TaskField.Status, 1 }, { TaskField.Id, -1 } }),

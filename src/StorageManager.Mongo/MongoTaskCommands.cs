@@ -40,6 +40,8 @@ internal static class MongoTaskCommands
             { TaskField.Attempt, Literal(1) },
             { TaskField.AttemptToken, Literal(Binary(task.AttemptToken)) },
             { TaskField.MaxAttempts, Literal(task.MaxAttempts) },
+            // Bounded at intake; checked as on PostgreSQL, so a value that does not fit fails instead of wrapping.
+            { TaskField.TimeoutMs, Literal(checked((int)task.Timeout.TotalMilliseconds)) },
             { TaskField.Worker, Literal(task.Worker) },
         };
         if (task.IdempotencyKey is { } key)
@@ -136,23 +138,14 @@ internal static class MongoTaskCommands
             { TaskField.Status, nameof(TaskState.Cancelled) },
             { TaskField.FinishedAt, Now },
         }),
-        RequeueTask requeue => Set(new BsonDocument
+        // The attempt is handed back unspent: same number, no history entry, and due now so that whoever owns it next
+        // may start it at once.
+        ReleaseAttempt release => Set(new BsonDocument
         {
             { TaskField.Status, nameof(TaskState.Queued) },
-            { TaskField.Worker, Literal(requeue.Worker) },
-            // The lost run of a running task counts as an attempt; a queued task never ran. Both read the status before this $set.
-            { TaskField.Attempt, new BsonDocument("$add", new BsonArray { "$" + TaskField.Attempt, RunningCountsOne }) },
-            { TaskField.AttemptToken, Literal(Binary(requeue.NextToken)) },
+            { TaskField.AttemptToken, Literal(Binary(release.NextToken)) },
             { TaskField.StartedAt, Remove },
-            { TaskField.JobId, Remove },
             { TaskField.DueAt, Now },
-            // Reads the status before this $set, as the attempt does: only a lost run enters the history.
-            { TaskField.History, new BsonDocument("$cond", new BsonArray
-                {
-                    new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Running) }),
-                    AppendHistory(AttemptRecord.Requeued, Literal("requeued by the primary")),
-                    HistorySoFar,
-                }) },
         }),
         _ => throw new UnreachableException($"Unknown transition {transition.GetType().Name}."),
     };
@@ -220,7 +213,7 @@ internal static class MongoTaskCommands
 
     /// <summary>
     /// The claim of the candidates found: each document is updated atomically and only while it still matches, so a
-    /// candidate another claimant took first (now Running) or the primary requeued elsewhere is left out.
+    /// candidate another claimant took first (now Running) or the primary's rescue moved to another worker is left out.
     /// </summary>
     internal static BsonDocument ClaimFilter(IEnumerable<Guid> ids, string worker)
     {
@@ -230,11 +223,10 @@ internal static class MongoTaskCommands
     }
 
     /// <summary>Starts the attempt under its current token; <paramref name="claimId"/> marks the set for the read-back.</summary>
-    internal static BsonDocument[] ClaimUpdate(string jobId, Guid claimId) => Set(new BsonDocument
+    internal static BsonDocument[] ClaimUpdate(Guid claimId) => Set(new BsonDocument
     {
         { TaskField.Status, nameof(TaskState.Running) },
         { TaskField.StartedAt, Now },
-        { TaskField.JobId, Literal(jobId) },
         { TaskField.ClaimId, Literal(Binary(claimId)) },
     });
 
@@ -299,19 +291,91 @@ internal static class MongoTaskCommands
             { TaskField.Status, new BsonDocument("$in", FinishedStates) },
         };
 
-    internal static BsonDocument RunningFilter(Guid? after)
+    /// <summary>
+    /// The rescue's candidates (<see cref="MongoRescuePlan"/>): Queued tasks whose owner is not a live node that keeps
+    /// its queue (lost, never registered, none, or draining), and Running tasks whose owner is not a live node at all.
+    /// <c>$nin</c> also matches a task with no worker. With no worker to receive a task only a Running task's lost last
+    /// attempt can be written, so only those are read: a page full of tasks that cannot move would hide them.
+    /// </summary>
+    internal static BsonDocument RescueCandidatesFilter(RescueScope scope)
     {
-        var filter = new BsonDocument
+        var lostRunning = new BsonDocument
         {
             { TaskField.Status, nameof(TaskState.Running) },
+            { TaskField.Worker, new BsonDocument("$nin", new BsonArray(scope.Live)) },
         };
-        if (after is { } cursor)
+        if (scope.Targets.Count == 0)
         {
-            filter.Add(TaskField.Id, new BsonDocument("$gt", Binary(cursor)));
+            lostRunning.Add("$expr", new BsonDocument("$gte", new BsonArray { "$" + TaskField.Attempt, "$" + TaskField.MaxAttempts }));
+            return lostRunning;
         }
 
-        return filter;
+        return new BsonDocument("$or", new BsonArray
+        {
+            new BsonDocument
+            {
+                { TaskField.Status, nameof(TaskState.Queued) },
+                { TaskField.Worker, new BsonDocument("$nin", new BsonArray(scope.KeepQueued)) },
+            },
+            lostRunning,
+        });
     }
+
+    internal static BsonDocument RescueCandidateOnly => new()
+    {
+        { TaskField.Id, 1 },
+        { TaskField.Status, 1 },
+        { TaskField.Worker, 1 },
+        { TaskField.Attempt, 1 },
+        { TaskField.MaxAttempts, 1 },
+        { TaskField.AttemptToken, 1 },
+    };
+
+    /// <summary>
+    /// One rescue write's condition: the task is still in the state it was found in, under the same owner (none
+    /// included: <c>null</c> matches a missing field) and the same attempt token. Any transition since then changes the
+    /// status or the token, so a task that moved on is never touched.
+    /// </summary>
+    internal static BsonDocument RescueFilter(RescueCandidate candidate) => new()
+    {
+        { TaskField.Id, Binary(candidate.Id) },
+        { TaskField.Status, candidate.Status.ToString() },
+        { TaskField.Worker, candidate.Worker is { } worker ? (BsonValue)worker : BsonNull.Value },
+        { TaskField.AttemptToken, Binary(candidate.AttemptToken) },
+    };
+
+    /// <summary>A Queued task moves to <paramref name="target"/> with its attempt and due time unchanged.</summary>
+    internal static BsonDocument[] RescueQueued(string target, Guid nextToken) => Set(new BsonDocument
+    {
+        { TaskField.Worker, Literal(target) },
+        { TaskField.AttemptToken, Literal(Binary(nextToken)) },
+    });
+
+    /// <summary>
+    /// A Running task whose worker was lost, with attempts left: the next attempt is <paramref name="target"/>'s, due
+    /// after <paramref name="delay"/> by the server's clock, and the lost one enters the history under the lost worker
+    /// (both read before this <c>$set</c>).
+    /// </summary>
+    internal static BsonDocument[] RescueLostAttempt(string target, Guid nextToken, TimeSpan delay, string error) => Set(new BsonDocument
+    {
+        { TaskField.Status, nameof(TaskState.Queued) },
+        { TaskField.Worker, Literal(target) },
+        { TaskField.Attempt, new BsonDocument("$add", new BsonArray { "$" + TaskField.Attempt, 1 }) },
+        { TaskField.AttemptToken, Literal(Binary(nextToken)) },
+        { TaskField.Error, Literal(error) },
+        { TaskField.StartedAt, Remove },
+        { TaskField.DueAt, NowPlus(delay) },
+        { TaskField.History, AppendHistory(AttemptRecord.Lost, Literal(error)) },
+    });
+
+    /// <summary>A Running task whose worker was lost during its last attempt ends Failed; worker, token and start stay as they were.</summary>
+    internal static BsonDocument[] FailLostAttempt(string error) => Set(new BsonDocument
+    {
+        { TaskField.Status, nameof(TaskState.Failed) },
+        { TaskField.Error, Literal(error) },
+        { TaskField.FinishedAt, Now },
+        { TaskField.History, AppendHistory(AttemptRecord.Failed, Literal(error)) },
+    });
 
     private static BsonDocument HistorySoFar => new("$ifNull", new BsonArray { "$" + TaskField.History, new BsonArray() });
 
@@ -330,13 +394,6 @@ internal static class MongoTaskCommands
                 { HistoryField.EndedAt, Now },
             },
         },
-    });
-
-    private static BsonDocument RunningCountsOne => new("$cond", new BsonArray
-    {
-        new BsonDocument("$eq", new BsonArray { "$" + TaskField.Status, nameof(TaskState.Running) }),
-        1,
-        0,
     });
 
     private static BsonDocument ActiveStates() =>

@@ -21,7 +21,8 @@ internal static class TaskField
     internal const string FinishedAt = "finishedAt";
     internal const string Result = "result";
     internal const string Error = "error";
-    internal const string JobId = "jobId";
+    /// <summary>The per-attempt timeout in milliseconds (an int, as PostgreSQL's <c>timeout_ms</c>).</summary>
+    internal const string TimeoutMs = "timeoutMs";
     internal const string TraceParent = "traceParent";
     internal const string Owner = "owner";
     internal const string DueAt = "dueAt";
@@ -45,6 +46,12 @@ internal static class HistoryField
 /// <summary>Reads task documents back into the model. Optional fields are absent rather than null in the database.</summary>
 internal static class MongoTaskDocuments
 {
+    /// <summary>
+    /// The timeout of a task stored before timeouts were recorded: the default PostgreSQL's migration gave the same
+    /// tasks, so a task reads back alike on both providers.
+    /// </summary>
+    internal static readonly TimeSpan StoredBeforeTimeouts = TimeSpan.FromMinutes(5);
+
     internal static TaskRecord ToTask(BsonDocument document) => new()
     {
         Id = ToGuid(document[TaskField.Id]),
@@ -63,7 +70,10 @@ internal static class MongoTaskDocuments
         // Present means completed: a JSON null result is stored as a BSON null and reads back as "null".
         Result = document.TryGetValue(TaskField.Result, out var result) ? MongoJson.ToJson(result) : null,
         Error = OptionalString(document, TaskField.Error),
-        JobId = OptionalString(document, TaskField.JobId),
+        // Documents written before execution left Hangfire may still carry a jobId: nothing reads it.
+        Timeout = document.TryGetValue(TaskField.TimeoutMs, out var timeout) && timeout.IsNumeric
+            ? TimeSpan.FromMilliseconds(timeout.ToInt64())
+            : StoredBeforeTimeouts,
         TraceParent = OptionalString(document, TaskField.TraceParent),
         Owner = OptionalString(document, TaskField.Owner),
         DueAt = OptionalTime(document, TaskField.DueAt),

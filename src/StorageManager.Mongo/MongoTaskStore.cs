@@ -29,7 +29,9 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
     /// One unordered bulk write of upserts by id (an insert cannot take <c>createdAt</c> and <c>dueAt</c> from the
     /// server's clock; an upsert's pipeline can), each refused alone when its idempotency key is taken; then one read
     /// of what was created and of the tasks holding the taken keys. A key repeated inside the set is sent once, so the
-    /// first task in the set that names it is the one created.
+    /// first task in the set that names it is the one created. A set sent again after a write whose reply was lost
+    /// finds each task it already wrote under the task's own id: the upsert leaves it as it stands and it is reported
+    /// Created, as PostgreSQL reports a row found under the request's own id.
     /// </summary>
     public async Task<IReadOnlyList<CreateResult>> CreateManyAsync(IReadOnlyList<NewTask> tasks, CancellationToken cancellationToken)
     {
@@ -85,13 +87,7 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
             cancellationToken);
 
     public Task<TransitionResult> ApplyAsync(TaskTransition transition, CancellationToken cancellationToken) =>
-        transition is RequeueTask requeue
-            ? fencedWriter.RunAsync(
-                requeue.Fence,
-                new TransitionResult(TransitionOutcome.Fenced, null),
-                (session, token) => TransitionAsync(session, transition, token),
-                cancellationToken)
-            : MongoBounds.RunAsync(Bound, token => TransitionAsync(session: null, transition, token), cancellationToken);
+        MongoBounds.RunAsync(Bound, token => TransitionAsync(transition, token), cancellationToken);
 
     public Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken) =>
         ToListAsync(
@@ -105,10 +101,73 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
         return new ActiveCounts(Count(TaskState.Queued), Count(TaskState.Running), groups.Sum(g => g["due"].ToInt32()));
     }
 
-    public Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken) =>
-        ToListAsync(
-            Tasks.Find(MongoTaskCommands.RunningFilter(after)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
+    /// <summary>
+    /// The rescue as MongoDB allows it. PostgreSQL judges and writes it all in one statement; a MongoDB write cannot read
+    /// another collection, so here it takes two steps. First, outside any transaction, two reads: the live nodes, and
+    /// whether any task is a candidate. Most sweeps find none and end there, with a third read, of the lease, to answer
+    /// whether the fence holds; nothing is written. Otherwise one fenced transaction (<see cref="MongoFencedWriter"/>)
+    /// reads the live nodes and up to <see cref="RescueRequest.Limit"/> candidates again, writes one conditional update
+    /// per task in one unordered bulk write, and touches the lease last.
+    /// <para>
+    /// Atomic, as in PostgreSQL: the rescue commits whole or not at all, and only while the fence holds by the server's
+    /// clock (the lease touch conflicts with an acquisition, and with every other fenced write, such as an eviction, so
+    /// those are serialised with it). Each task's update is conditioned on its status, owner and attempt token as read,
+    /// and was read in the same transaction: a task written by anyone after the transaction's snapshot is a write
+    /// conflict, upon which the whole transaction runs again on fresh reads; it is never moved from a state it no
+    /// longer has. Owner liveness and the targets are judged on that same snapshot of the nodes, as PostgreSQL judges
+    /// them on its statement's snapshot: a heartbeat committed after it does not keep what the rescue takes, here as
+    /// there (the node document is only read, so the heartbeat conflicts with nothing).
+    /// </para>
+    /// <para>
+    /// Not atomic as in PostgreSQL: the verdicts on the nodes are as old, at the commit, as the transaction's few round
+    /// trips rather than one statement. A worker whose heartbeat lands in between loses its tasks all the same, and its
+    /// late outcomes are refused by their old tokens, as for any worker declared dead; a target that leaves or starts
+    /// draining in between may receive tasks, which the next rescue moves on (their owner is then not live, or
+    /// draining). The candidates the first step saw only decide whether to open the transaction; the transaction
+    /// writes what it read itself.
+    /// </para>
+    /// </summary>
+    public async Task<RescueResult> RescueAsync(RescueRequest request, Leases.Fence fence, CancellationToken cancellationToken)
+    {
+        var anyCandidate = request.Limit > 0
+            && (await MongoBounds.RunAsync(Bound, token => ReadRescueAsync(session: null, request.WorkerTimeout, limit: 1, token), cancellationToken)).Candidates.Count > 0;
+        if (!anyCandidate)
+        {
+            var held = await MongoBounds.RunAsync(
+                Bound,
+                token => collections.Leases.Find(MongoLeaseCommands.HeldFilter(fence)).AnyAsync(token),
+                cancellationToken);
+            return new RescueResult(!held, []);
+        }
+
+        return await fencedWriter.RunAsync(
+            fence,
+            new RescueResult(Fenced: true, []),
+            async (session, token) =>
+            {
+                var (scope, candidates) = await ReadRescueAsync(session, request.WorkerTimeout, request.Limit, token);
+                var steps = MongoRescuePlan.Plan(scope, candidates, request.Backoff, Guid.NewGuid, Random.Shared.NextDouble);
+                if (steps.Count > 0)
+                {
+                    var written = await Tasks.BulkWriteAsync(
+                        session,
+                        steps.Select(step => new UpdateOneModel<BsonDocument>(step.Filter, MongoCommands.Update(step.Update))),
+                        Unordered,
+                        token);
+                    // Every step was planned from this transaction's snapshot, so each filter matches what it was read
+                    // from, and a task changed since is a write conflict, not a miss. A miss would mean that reasoning
+                    // failed: abort rather than report moves that were not made.
+                    if (written.ModifiedCount != steps.Count)
+                    {
+                        throw new InvalidOperationException(
+                            $"The rescue updated {written.ModifiedCount} of the {steps.Count} tasks it read in its own transaction.");
+                    }
+                }
+
+                return new RescueResult(Fenced: false, [.. steps.Select(step => step.Task)]);
+            },
             cancellationToken);
+    }
 
     public async Task<int> DeleteFinishedBeforeAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
     {
@@ -142,7 +201,7 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
     /// Queued and due, each document atomically and under a claim id drawn for this call; the documents carrying that
     /// id. A candidate a concurrent claimant took first no longer matches the update, so no task is returned twice.
     /// </summary>
-    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken)
     {
         if (limit <= 0)
         {
@@ -164,7 +223,7 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
             Bound,
             token => Tasks.UpdateManyAsync(
                 MongoTaskCommands.ClaimFilter(candidates.Select(c => MongoTaskDocuments.ToGuid(c[TaskField.Id])), worker),
-                MongoCommands.Update(MongoTaskCommands.ClaimUpdate(jobId, claimId)),
+                MongoCommands.Update(MongoTaskCommands.ClaimUpdate(claimId)),
                 cancellationToken: token),
             cancellationToken);
         return claimed.ModifiedCount == 0
@@ -240,21 +299,45 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
     }
 
     /// <summary>One conditional write; on a miss, the task as it stands on the primary tells a conflict from an unknown id.</summary>
-    private async Task<TransitionResult> TransitionAsync(IClientSessionHandle? session, TaskTransition transition, CancellationToken cancellationToken)
+    private async Task<TransitionResult> TransitionAsync(TaskTransition transition, CancellationToken cancellationToken)
     {
-        var filter = MongoTaskCommands.TransitionFilter(transition);
-        var update = MongoCommands.Update(MongoTaskCommands.TransitionUpdate(transition));
-        var applied = session is null
-            ? await Tasks.FindOneAndUpdateAsync(filter, update, ReturningAfter, cancellationToken)
-            : await Tasks.FindOneAndUpdateAsync(session, filter, update, ReturningAfter, cancellationToken);
+        var applied = await Tasks.FindOneAndUpdateAsync(
+            MongoTaskCommands.TransitionFilter(transition),
+            MongoCommands.Update(MongoTaskCommands.TransitionUpdate(transition)),
+            ReturningAfter,
+            cancellationToken);
         if (applied is not null)
         {
             return new TransitionResult(TransitionOutcome.Applied, MongoTaskDocuments.ToTask(applied));
         }
 
-        var byId = MongoTaskCommands.ById(transition.TaskId);
-        var current = await (session is null ? TasksAsWritten.Find(byId) : Tasks.Find(session, byId)).FirstOrDefaultAsync(cancellationToken);
+        var current = await TasksAsWritten.Find(MongoTaskCommands.ById(transition.TaskId)).FirstOrDefaultAsync(cancellationToken);
         return current is null ? NotFound : new TransitionResult(TransitionOutcome.Conflict, MongoTaskDocuments.ToTask(current));
+    }
+
+    /// <summary>
+    /// The live nodes (by the server's clock) and, oldest first, up to <paramref name="limit"/> tasks that a rescue
+    /// would write; in <paramref name="session"/>'s transaction when given, so both come from its snapshot.
+    /// </summary>
+    private async Task<(RescueScope Scope, List<RescueCandidate> Candidates)> ReadRescueAsync(
+        IClientSessionHandle? session,
+        TimeSpan workerTimeout,
+        int limit,
+        CancellationToken cancellationToken)
+    {
+        var live = MongoCommands.Pipeline(MongoNodeCommands.ListLive(workerTimeout));
+        using var cursor = session is null
+            ? await collections.Nodes.AggregateAsync(live, cancellationToken: cancellationToken)
+            : await collections.Nodes.AggregateAsync(session, live, cancellationToken: cancellationToken);
+        var scope = RescueScope.Of((await cursor.ToListAsync(cancellationToken)).ConvertAll(MongoNodeCommands.ToNode));
+
+        var filter = MongoTaskCommands.RescueCandidatesFilter(scope);
+        var candidates = await (session is null ? Tasks.Find(filter) : Tasks.Find(session, filter))
+            .Sort(MongoTaskCommands.OldestFirst)
+            .Limit(limit)
+            .Project(MongoTaskCommands.RescueCandidateOnly)
+            .ToListAsync(cancellationToken);
+        return (scope, candidates.ConvertAll(RescueCandidate.From));
     }
 
     private Task<List<BsonDocument>> AggregateAsync(BsonDocument[] stages, CancellationToken cancellationToken) =>

@@ -7,17 +7,17 @@ namespace TaskServer.StorageManager.PostgreSql;
 
 internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, PostgreSqlTables tables) : INodeRegistry
 {
-    private const string Columns = "node_id, role, url, queued, running, capacity, last_seen, clock_timestamp() - last_seen, quarantined";
+    private const string Columns = "node_id, role, url, queued, running, capacity, last_seen, clock_timestamp() - last_seen, quarantined, draining";
 
     public async Task HeartbeatAsync(NodeHeartbeat heartbeat, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, last_seen)
-            VALUES (@id, @role, @url, @queued, @running, @capacity, @quarantined, clock_timestamp())
+            INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, draining, last_seen)
+            VALUES (@id, @role, @url, @queued, @running, @capacity, @quarantined, @draining, clock_timestamp())
             ON CONFLICT (node_id) DO UPDATE
                 SET role = excluded.role, url = excluded.url, queued = excluded.queued, running = excluded.running,
-                    capacity = excluded.capacity, quarantined = excluded.quarantined, last_seen = excluded.last_seen
+                    capacity = excluded.capacity, quarantined = excluded.quarantined, draining = excluded.draining, last_seen = excluded.last_seen
             """);
         command.Parameters.AddWithValue("id", heartbeat.NodeId);
         command.Parameters.AddWithValue("role", heartbeat.Role.ToString());
@@ -26,6 +26,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         command.Parameters.AddWithValue("running", heartbeat.Load.Running);
         command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);
         command.Parameters.AddWithValue("quarantined", heartbeat.Load.Quarantined);
+        command.Parameters.AddWithValue("draining", heartbeat.Load.Draining);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -37,11 +38,11 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
             $"""
             WITH load AS ({tables.ActiveCounts}),
             beat AS (
-                INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, last_seen)
-                SELECT @id, @role, @url, queued, running, @capacity, @quarantined, clock_timestamp() FROM load
+                INSERT INTO {tables.Nodes} (node_id, role, url, queued, running, capacity, quarantined, draining, last_seen)
+                SELECT @id, @role, @url, queued, running, @capacity, @quarantined, @draining, clock_timestamp() FROM load
                 ON CONFLICT (node_id) DO UPDATE
                     SET role = excluded.role, url = excluded.url, queued = excluded.queued, running = excluded.running,
-                        capacity = excluded.capacity, quarantined = excluded.quarantined, last_seen = excluded.last_seen
+                        capacity = excluded.capacity, quarantined = excluded.quarantined, draining = excluded.draining, last_seen = excluded.last_seen
                 RETURNING 1)
             SELECT queued, running, due FROM load, beat
             """);
@@ -51,6 +52,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         command.Parameters.AddWithValue("url", heartbeat.Url);
         command.Parameters.AddWithValue("capacity", heartbeat.Load.Capacity);
         command.Parameters.AddWithValue("quarantined", heartbeat.Load.Quarantined);
+        command.Parameters.AddWithValue("draining", heartbeat.Load.Draining);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new ActiveCounts(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
@@ -78,6 +80,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
             evicted AS (
                 DELETE FROM {tables.Nodes}
                 WHERE node_id = @id AND last_seen <= clock_timestamp() - @timeout AND EXISTS (SELECT 1 FROM fence)
+                  AND NOT EXISTS (SELECT 1 FROM {tables.Tasks} WHERE worker = @id AND status IN ('Queued', 'Running'))
                 RETURNING 1
             )
             SELECT EXISTS (SELECT 1 FROM fence), EXISTS (SELECT 1 FROM evicted)
@@ -95,6 +98,13 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
         };
     }
 
+    public async Task LeaveAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"DELETE FROM {tables.Nodes} WHERE node_id = @id");
+        command.Parameters.AddWithValue("id", nodeId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private static async Task<IReadOnlyList<NodeRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         var nodes = new List<NodeRecord>();
@@ -105,7 +115,7 @@ internal sealed class PostgreSqlNodeRegistry(NpgsqlDataSource dataSource, Postgr
                 reader.GetString(0),
                 Enum.Parse<NodeRole>(reader.GetString(1)),
                 reader.GetString(2),
-                new NodeLoad(reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetBoolean(8)),
+                new NodeLoad(reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetBoolean(8), reader.GetBoolean(9)),
                 reader.GetFieldValue<DateTimeOffset>(6),
                 reader.GetFieldValue<TimeSpan>(7)));
         }

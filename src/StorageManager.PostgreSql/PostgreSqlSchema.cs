@@ -97,6 +97,12 @@ internal sealed class PostgreSqlSchema(NpgsqlDataSource dataSource, PostgreSqlTa
         $"""
         CREATE INDEX tasks_finished ON {tables.Tasks} (finished_at) WHERE status IN ('Succeeded', 'Failed', 'Cancelled');
         """,
+        // Execution leaves Hangfire: no task names a job. Each attempt has a deadline, and a worker that is shutting
+        // down says so in its heartbeat, so it leaves rotation and the primary hands its queued tasks on.
+        $"""
+        ALTER TABLE {tables.Tasks} DROP COLUMN job_id, ADD COLUMN timeout_ms integer NOT NULL DEFAULT 300000 CHECK (timeout_ms > 0);
+        ALTER TABLE {tables.Nodes} ADD COLUMN draining boolean NOT NULL DEFAULT false;
+        """,
     ];
 
     public async Task InitializeAsync(CancellationToken cancellationToken)

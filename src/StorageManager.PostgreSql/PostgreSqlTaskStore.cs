@@ -9,7 +9,7 @@ namespace TaskServer.StorageManager.PostgreSql;
 internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSqlTables tables) : ITaskStore
 {
     private const string Columns =
-        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, job_id, trace_parent, owner, due_at, history::text";
+        "id, type, payload::text, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, started_at, finished_at, result::text, error, timeout_ms, trace_parent, owner, due_at, history::text";
 
     // The transition's outcome is read from the column after the task's.
     private static readonly int Width = Columns.Split(',').Length;
@@ -22,14 +22,15 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
     {
         // One statement, one commit for the whole set. ON CONFLICT waits for a concurrent insert of the same key to
         // commit or roll back, so exactly one request creates the task and the others find it afterwards; a key
-        // repeated inside the set is inserted once.
+        // repeated inside the set is inserted once. It names no constraint: a set sent again after a commit whose
+        // reply was lost conflicts on the id, and finds its own rows below instead of failing.
         await using var insert = dataSource.CreateCommand(
             $"""
-            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, due_at, trace_parent, owner)
-            SELECT n.id, n.type, n.payload::jsonb, 'Queued', 1, n.token, n.max_attempts, n.worker, n.key, n.hash, now(), now(), n.trace_parent, n.owner
-            FROM unnest(@ids, @types, @payloads, @tokens, @max_attempts, @workers, @keys, @hashes, @trace_parents, @owners)
-                AS n(id, type, payload, token, max_attempts, worker, key, hash, trace_parent, owner)
-            ON CONFLICT (idempotency_key) DO NOTHING
+            INSERT INTO {tables.Tasks} (id, type, payload, status, attempt, attempt_token, max_attempts, worker, idempotency_key, payload_hash, created_at, due_at, trace_parent, owner, timeout_ms)
+            SELECT n.id, n.type, n.payload::jsonb, 'Queued', 1, n.token, n.max_attempts, n.worker, n.key, n.hash, now(), now(), n.trace_parent, n.owner, n.timeout_ms
+            FROM unnest(@ids, @types, @payloads, @tokens, @max_attempts, @workers, @keys, @hashes, @trace_parents, @owners, @timeouts_ms)
+                AS n(id, type, payload, token, max_attempts, worker, key, hash, trace_parent, owner, timeout_ms)
+            ON CONFLICT DO NOTHING
             RETURNING {Columns}
             """);
         insert.Parameters.AddWithValue("ids", tasks.Select(t => t.Id).ToArray());
@@ -42,6 +43,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         insert.Parameters.AddWithValue("hashes", tasks.Select(t => t.PayloadHash).ToArray());
         insert.Parameters.Add(NullableTexts("trace_parents", tasks.Select(t => t.TraceParent)));
         insert.Parameters.Add(NullableTexts("owners", tasks.Select(t => t.Owner)));
+        insert.Parameters.AddWithValue("timeouts_ms", tasks.Select(t => checked((int)t.Timeout.TotalMilliseconds)).ToArray());
         var created = (await ReadAllAsync(insert, cancellationToken)).ToDictionary(t => t.Id);
 
         var results = new CreateResult[tasks.Count];
@@ -60,14 +62,25 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
 
         if (conflicted.Count > 0)
         {
-            await using var existing = dataSource.CreateCommand($"SELECT {Columns} FROM {tables.Tasks} WHERE idempotency_key = ANY(@keys)");
-            existing.Parameters.AddWithValue("keys", conflicted.Select(i => tasks[i].IdempotencyKey!).Distinct().ToArray());
-            var byKey = (await ReadAllAsync(existing, cancellationToken)).ToDictionary(t => t.IdempotencyKey!);
+            // A row under the request's own id is its own, committed by an earlier try of this set; otherwise the key
+            // is another request's.
+            await using var existing = dataSource.CreateCommand($"SELECT {Columns} FROM {tables.Tasks} WHERE id = ANY(@ids) OR idempotency_key = ANY(@keys)");
+            existing.Parameters.AddWithValue("ids", conflicted.Select(i => tasks[i].Id).ToArray());
+            existing.Parameters.Add(NullableTexts("keys", conflicted.Select(i => tasks[i].IdempotencyKey).Where(k => k is not null).Distinct()));
+            var found = await ReadAllAsync(existing, cancellationToken);
+            var byId = found.ToDictionary(t => t.Id);
+            var byKey = found.Where(t => t.IdempotencyKey is not null).ToDictionary(t => t.IdempotencyKey!);
             foreach (var i in conflicted)
             {
                 var task = tasks[i];
-                var stored = byKey.GetValueOrDefault(task.IdempotencyKey!)
-                    ?? throw new InvalidOperationException($"Task with idempotency key '{task.IdempotencyKey}' conflicted on insert but cannot be read.");
+                if (byId.TryGetValue(task.Id, out var own))
+                {
+                    results[i] = new CreateResult(CreateOutcome.Created, own);
+                    continue;
+                }
+
+                var stored = (task.IdempotencyKey is { } key ? byKey.GetValueOrDefault(key) : null)
+                    ?? throw new InvalidOperationException($"Task {task.Id} conflicted on insert but neither it nor its idempotency key's task can be read.");
                 var outcome = stored.PayloadHash == task.PayloadHash ? CreateOutcome.Existing : CreateOutcome.IdempotencyConflict;
                 results[i] = new CreateResult(outcome, stored);
             }
@@ -134,12 +147,6 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
     {
         await using var command = dataSource.CreateCommand();
         var (assignments, extraCondition) = Describe(transition, command.Parameters);
-        var fenced = transition is RequeueTask;
-        if (transition is RequeueTask requeue)
-        {
-            AddFence(command.Parameters, requeue.Fence);
-        }
-
         var conditions = "id = @id AND status = ANY(@from)";
         if (transition.ExpectedToken is { } token)
         {
@@ -152,25 +159,18 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
             conditions += " AND " + extraCondition;
         }
 
-        if (fenced)
-        {
-            conditions += " AND EXISTS (SELECT 1 FROM fence)";
-        }
-
-        // One statement: the conditional update, and when it misses, the row as it stands and
-        // whether the fence held, so the caller learns why without a second round trip.
-        var missOutcome = fenced ? "CASE WHEN EXISTS (SELECT 1 FROM fence) THEN 'Conflict' ELSE 'Fenced' END" : "'Conflict'";
+        // One statement: the conditional update, and when it misses, the row as it stands, so the caller learns why
+        // without a second round trip.
         command.CommandText =
             $"""
-            WITH {(fenced ? tables.FenceCte + "," : "")}
-            moved AS (
+            WITH moved AS (
                 UPDATE {tables.Tasks} SET {assignments}
                 WHERE {conditions}
                 RETURNING {Columns}
             )
             SELECT {Columns}, 'Applied' FROM moved
             UNION ALL
-            SELECT {Columns}, {missOutcome} FROM {tables.Tasks} WHERE id = @id AND NOT EXISTS (SELECT 1 FROM moved)
+            SELECT {Columns}, 'Conflict' FROM {tables.Tasks} WHERE id = @id AND NOT EXISTS (SELECT 1 FROM moved)
             """;
         command.Parameters.AddWithValue("id", transition.TaskId);
         command.Parameters.AddWithValue("from", transition.From.Select(s => s.ToString()).ToArray());
@@ -186,7 +186,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return new TransitionResult(outcome, task);
     }
 
-    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken)
     {
         // SKIP LOCKED: two claimants never wait for each other and never take the same row. The candidates are a
         // materialized CTE: as an IN (subquery) the planner may run the LIMIT more than once and claim more rows.
@@ -197,13 +197,12 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                 WHERE worker = @worker AND status = 'Queued' AND due_at <= now()
                 ORDER BY id LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
-            UPDATE {tables.Tasks} t SET status = 'Running', started_at = now(), job_id = @job_id
+            UPDATE {tables.Tasks} t SET status = 'Running', started_at = now()
             FROM claimable
             WHERE t.id = claimable.id
             RETURNING {string.Join(", ", Columns.Split(", ").Select(c => "t." + c))}
             """);
         command.Parameters.AddWithValue("worker", worker);
-        command.Parameters.AddWithValue("job_id", jobId);
         command.Parameters.AddWithValue("limit", limit);
         var claimed = await ReadAllAsync(command, cancellationToken);
         return [.. claimed.OrderBy(t => t.Id)];
@@ -304,13 +303,88 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return new ActiveCounts(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
     }
 
-    public async Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken)
+    public async Task<RescueResult> RescueAsync(RescueRequest request, Leases.Fence fence, CancellationToken cancellationToken)
     {
+        // One statement, so that whether an owner is lost, whether a target is live, and the move itself are judged
+        // together by the database clock: a worker that heartbeats after this statement's snapshot keeps everything
+        // the statement did not take, and a task can never be handed to an identity that is not live at the time.
+        // owners is a skip scan over the active-tasks index: one probe per distinct owner, not one row per task.
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM {tables.Tasks} WHERE status = 'Running' AND id > @after ORDER BY id LIMIT @limit");
-        command.Parameters.AddWithValue("after", after ?? Guid.Empty);
-        command.Parameters.AddWithValue("limit", limit);
-        return await ReadAllAsync(command, cancellationToken);
+            $"""
+            WITH RECURSIVE owners AS (
+                (SELECT worker FROM {tables.Tasks} WHERE status IN ('Queued', 'Running') AND worker IS NOT NULL ORDER BY worker LIMIT 1)
+                UNION ALL
+                SELECT (SELECT t.worker FROM {tables.Tasks} t WHERE t.status IN ('Queued', 'Running') AND t.worker > o.worker ORDER BY t.worker LIMIT 1)
+                FROM owners o WHERE o.worker IS NOT NULL
+            ),
+            {tables.FenceCte},
+            beating AS (SELECT node_id, role, queued, running, draining, quarantined FROM {tables.Nodes} WHERE last_seen > clock_timestamp() - @timeout),
+            lost AS (SELECT worker FROM owners WHERE worker IS NOT NULL AND worker NOT IN (SELECT node_id FROM beating)),
+            leaving AS (SELECT node_id AS worker FROM beating WHERE draining),
+            targets AS (
+                SELECT node_id, row_number() OVER (ORDER BY queued + running, node_id) - 1 AS slot
+                FROM beating WHERE role IN ('Worker', 'Standalone') AND NOT draining AND NOT quarantined
+            ),
+            picked AS MATERIALIZED (
+                SELECT t.id, t.worker AS previous, t.status AS was, t.attempt, t.max_attempts
+                FROM {tables.Tasks} t
+                WHERE t.status IN ('Queued', 'Running')
+                  AND (t.worker IS NULL OR t.worker IN (SELECT worker FROM lost) OR (t.status = 'Queued' AND t.worker IN (SELECT worker FROM leaving)))
+                  AND EXISTS (SELECT 1 FROM fence)
+                ORDER BY t.id LIMIT @limit
+                FOR UPDATE OF t SKIP LOCKED
+            ),
+            plan AS (
+                SELECT p.id, p.previous, p.was, p.was = 'Running' AND p.attempt >= p.max_attempts AS exhausted, g.node_id AS target,
+                       'worker ' || coalesce(p.previous, '(none)') || ' was lost during attempt ' || p.attempt AS lost_error
+                FROM (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k FROM picked) p
+                LEFT JOIN targets g ON g.slot = p.k % greatest((SELECT count(*) FROM targets), 1)
+            ),
+            moved AS (
+                UPDATE {tables.Tasks} t SET
+                    status = CASE WHEN p.exhausted THEN 'Failed' ELSE 'Queued' END,
+                    worker = CASE WHEN p.exhausted THEN t.worker ELSE p.target END,
+                    attempt = CASE WHEN p.was = 'Running' AND NOT p.exhausted THEN t.attempt + 1 ELSE t.attempt END,
+                    attempt_token = CASE WHEN p.exhausted THEN t.attempt_token ELSE gen_random_uuid() END,
+                    error = CASE WHEN p.was = 'Running' THEN p.lost_error ELSE t.error END,
+                    started_at = CASE WHEN p.exhausted THEN t.started_at END,
+                    finished_at = CASE WHEN p.exhausted THEN now() END,
+                    due_at = CASE WHEN p.was = 'Running' AND NOT p.exhausted
+                        THEN now() + least(@base_ms * power(2, least(t.attempt - 1, 30)), @max_ms) * (0.8 + 0.4 * random()) * interval '1 millisecond'
+                        ELSE t.due_at END,
+                    history = CASE WHEN p.was = 'Running'
+                        THEN {HistoryAppended("t.", $"CASE WHEN p.exhausted THEN '{AttemptRecord.Failed}' ELSE '{AttemptRecord.Lost}' END", "p.lost_error")}
+                        ELSE t.history END
+                FROM plan p
+                WHERE t.id = p.id AND (p.exhausted OR p.target IS NOT NULL)
+                RETURNING t.id, p.previous, t.worker, t.status, t.attempt
+            )
+            SELECT EXISTS (SELECT 1 FROM fence), m.id, m.previous, m.worker, m.status, m.attempt
+            FROM (SELECT 1) AS one LEFT JOIN moved m ON true
+            """);
+        AddFence(command.Parameters, fence);
+        command.Parameters.AddWithValue("timeout", request.WorkerTimeout);
+        command.Parameters.AddWithValue("limit", request.Limit);
+        command.Parameters.AddWithValue("base_ms", request.Backoff.Base.TotalMilliseconds);
+        command.Parameters.AddWithValue("max_ms", request.Backoff.Max.TotalMilliseconds);
+        var rescued = new List<RescuedTask>();
+        var held = false;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            held = reader.GetBoolean(0);
+            if (!reader.IsDBNull(1))
+            {
+                rescued.Add(new RescuedTask(
+                    reader.GetGuid(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Enum.Parse<TaskState>(reader.GetString(4)),
+                    reader.GetInt32(5)));
+            }
+        }
+
+        return new RescueResult(!held, rescued);
     }
 
     public async Task<int> DeleteFinishedBeforeAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
@@ -350,17 +424,9 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                     "attempt < max_attempts");
             case CancelTask:
                 return ("status = 'Cancelled', finished_at = now()", null);
-            case RequeueTask requeue:
-                parameters.AddWithValue("worker", requeue.Worker);
-                parameters.AddWithValue("next_token", requeue.NextToken);
-                // A running task's lost run counts as an attempt and enters its history; a queued task never ran.
-                return (
-                    $"""
-                    status = 'Queued', worker = @worker, attempt = attempt + CASE WHEN status = 'Running' THEN 1 ELSE 0 END,
-                    attempt_token = @next_token, started_at = NULL, job_id = NULL, due_at = now(),
-                    history = CASE WHEN status = 'Running' THEN {HistoryAppended("", $"'{AttemptRecord.Requeued}'", "'requeued by the primary'")} ELSE history END
-                    """,
-                    null);
+            case ReleaseAttempt release:
+                parameters.AddWithValue("next_token", release.NextToken);
+                return ("status = 'Queued', attempt_token = @next_token, started_at = NULL, due_at = now()", null);
             default:
                 throw new UnreachableException($"Unknown transition {transition.GetType().Name}.");
         }
@@ -397,7 +463,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         FinishedAt = reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12),
         Result = reader.IsDBNull(13) ? null : reader.GetString(13),
         Error = reader.IsDBNull(14) ? null : reader.GetString(14),
-        JobId = reader.IsDBNull(15) ? null : reader.GetString(15),
+        Timeout = TimeSpan.FromMilliseconds(reader.GetInt32(15)),
         TraceParent = reader.IsDBNull(16) ? null : reader.GetString(16),
         Owner = reader.IsDBNull(17) ? null : reader.GetString(17),
         DueAt = reader.IsDBNull(18) ? null : reader.GetFieldValue<DateTimeOffset>(18),

@@ -28,8 +28,8 @@ public sealed class HealthEndpointTests
         // A worker is ready with its database and Hangfire server; it never holds the primary lease.
         (status, body) = await GetAsync(http, worker, "/health/ready");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(["database", "hangfire"], body.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).Order());
-        Assert.True(Check(body, "hangfire").GetProperty("durationMs").GetDouble() >= 0);
+        Assert.Equal(["database", "worker"], body.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).Order());
+        Assert.True(Check(body, "worker").GetProperty("durationMs").GetDouble() >= 0);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, Check(body, "database").GetProperty("description").ValueKind); // details are for admin keys
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync(http, worker, "/health/primary")).Status);
 

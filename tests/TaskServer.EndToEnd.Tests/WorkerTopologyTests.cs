@@ -43,6 +43,6 @@ public sealed class WorkerTopologyTests
         Assert.Equal(running.GetProperty("worker").GetString(), after.GetProperty("worker").GetString());
         Assert.StartsWith("w1-", after.GetProperty("worker").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, after.GetProperty("attempt").GetInt32());
-        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM taskserver.tasks WHERE id = '{id}' AND job_id IS NOT NULL"));
+        Assert.Equal(1, await database.CountAsync($"SELECT count(*) FROM taskserver.tasks WHERE id = '{id}' AND started_at IS NOT NULL"));
     }
 }

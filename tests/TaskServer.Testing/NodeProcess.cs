@@ -107,6 +107,14 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, then waits for the process to exit on its own: a graceful shutdown, as a deploy stops a node.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        await SignalAsync("TERM");
+        await process.WaitForExitAsync().WaitAsync(timeout);
+        return process.ExitCode;
+    }
+
     public Task PauseAsync() => SignalAsync("STOP");
 
     public Task ResumeAsync() => SignalAsync("CONT");

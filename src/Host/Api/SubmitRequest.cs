@@ -1,14 +1,19 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
-using TaskServer.Host.Execution;
 
 namespace TaskServer.Host.Api;
 
-/// <summary>The body of <c>POST /tasks</c>: <c>{ "type": "...", "payload": ..., "maxAttempts": N }</c>, checked before anything is written.</summary>
-public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
+/// <summary>
+/// The body of <c>POST /tasks</c>: <c>{ "type": "...", "payload": ..., "maxAttempts": N, "timeout": "30s" }</c>, checked
+/// before anything is written. <c>timeout</c> bounds each attempt (ISO 8601 or a number with ms, s, m or h).
+/// </summary>
+public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts, TimeSpan Timeout)
 {
     public const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>The shortest timeout a submission may ask for: below it an attempt could not even be claimed and started.</summary>
+    public static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Reads and validates the body; returns the request, or the problem to answer with.</summary>
     public static async Task<(SubmitRequest? Request, IResult? Problem)> ReadAsync(
@@ -76,8 +81,19 @@ public sealed record SubmitRequest(string Type, string Payload, int MaxAttempts)
             }
         }
 
+        var timeout = options.DefaultTimeout;
+        if (root.TryGetProperty("timeout", out var timeoutElement) && timeoutElement.ValueKind != JsonValueKind.Null)
+        {
+            if (timeoutElement.ValueKind != JsonValueKind.String || !DurationText.TryParse(timeoutElement.GetString(), out timeout)
+                || timeout < MinTimeout || timeout > options.MaxTimeout)
+            {
+                return (null, Problems.InvalidRequest(
+                    $"'timeout' must be a duration from {DurationText.Format(MinTimeout)} to {DurationText.Format(options.MaxTimeout)}, as ISO 8601 (\"PT30S\") or a number with ms, s, m or h (\"30s\")."));
+            }
+        }
+
         var payloadJson = payload.ValueKind == JsonValueKind.Undefined ? "null" : payload.GetRawText();
-        return (new SubmitRequest(type, payloadJson, maxAttempts), null);
+        return (new SubmitRequest(type, payloadJson, maxAttempts, timeout), null);
     }
 
     /// <summary>

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using TaskServer.Host.ApiDescription;
 using TaskServer.Host.Auth;
-using TaskServer.Host.Execution;
 using TaskServer.LoadManager.Routing;
 using TaskServer.StorageManager.Tasks;
 

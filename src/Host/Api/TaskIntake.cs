@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Node;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Host.Api;
@@ -18,7 +19,7 @@ public sealed class TaskIntake : IAsyncDisposable
     private readonly NodeIdentity node;
     private readonly TimeProvider timeProvider;
 
-    public TaskIntake(ITaskStore store, TaskArrivals arrivals, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider, IHostApplicationLifetime lifetime)
+    public TaskIntake(ITaskStore store, StorageErrors storageErrors, TaskArrivals arrivals, NodeIdentity node, TaskMetrics metrics, TimeProvider timeProvider, IHostApplicationLifetime lifetime)
     {
         this.node = node;
         this.timeProvider = timeProvider;
@@ -38,6 +39,7 @@ public sealed class TaskIntake : IAsyncDisposable
 
                 return results;
             },
+            exception => !storageErrors.IsUnavailable(exception),
             MaxSetSize,
             lifetime.ApplicationStopped);
     }
@@ -49,6 +51,7 @@ public sealed class TaskIntake : IAsyncDisposable
             Type = request.Type,
             Payload = request.Payload,
             MaxAttempts = request.MaxAttempts,
+            Timeout = request.Timeout,
             Worker = node.Id,
             AttemptToken = Guid.NewGuid(),
             IdempotencyKey = idempotencyKey,

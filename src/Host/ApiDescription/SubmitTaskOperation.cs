@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using TaskServer.Host.Api;
-using TaskServer.Host.Execution;
 
 namespace TaskServer.Host.ApiDescription;
 
@@ -114,6 +113,11 @@ internal sealed class SubmitTaskOperation(IOptions<ExecutionOptions> execution) 
             maxAttempts.Maximum = options.MaxAttemptsLimit.ToString(CultureInfo.InvariantCulture);
             maxAttempts.Default = options.DefaultMaxAttempts;
         }
+
+        if (schema.Properties?.TryGetValue("timeout", out var timeoutProperty) == true && timeoutProperty is OpenApiSchema timeout)
+        {
+            timeout.Default = DurationText.Format(options.DefaultTimeout);
+        }
     }
 }
 
@@ -123,4 +127,5 @@ internal sealed class SubmitTaskOperation(IOptions<ExecutionOptions> execution) 
 /// <summary>The body of <c>POST /tasks</c>.</summary>
 /// <param name="Type">The task type: a handler registered on the workers (built in: echo, sleep, hash, fail, callback). Unknown: 400 unknown-task-type.</param>
 /// <param name="MaxAttempts">Attempts before the task fails.</param>
-internal sealed record SubmitTaskBody(string Type, JsonElement? Payload, int? MaxAttempts);
+/// <param name="Timeout">How long one attempt may run, as ISO 8601 (PT30S) or a number with ms, s, m or h (30s); at it the handler is cancelled and the attempt fails as timed out.</param>
+internal sealed record SubmitTaskBody(string Type, JsonElement? Payload, int? MaxAttempts, string? Timeout);

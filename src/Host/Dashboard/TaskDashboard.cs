@@ -6,7 +6,7 @@ using TaskServer.StorageManager.Tasks;
 namespace TaskServer.Host.Dashboard;
 
 /// <summary>
-/// Tasks inside Hangfire's dashboard, whose own pages show the workers' drain jobs: a Tasks page (a filtered list,
+/// Tasks inside Hangfire's dashboard, whose own pages show Hangfire jobs (tasks are not Hangfire jobs): a Tasks page (a filtered list,
 /// newest first) with its menu item, a page per task, and tiles counting tasks by state on the home page. As with
 /// <see cref="ClusterDashboard"/>, Hangfire's registries hold only code; what it shows is resolved per request.
 /// </summary>

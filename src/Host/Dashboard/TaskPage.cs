@@ -8,8 +8,8 @@ using TaskServer.StorageManager.Tasks;
 namespace TaskServer.Host.Dashboard;
 
 /// <summary>
-/// <see cref="TaskDetailView"/> as HTML: everything stored about one task, the attempts that ended without success,
-/// and the drain job that claimed its current attempt (a link to Hangfire's own page of that job).
+/// <see cref="TaskDetailView"/> as HTML: everything stored about one task (its per-attempt timeout among it) and the
+/// attempts that ended without success.
 /// </summary>
 internal sealed class TaskPage : DashboardPage
 {
@@ -51,21 +51,9 @@ internal sealed class TaskPage : DashboardPage
         Field("dd", "attempt", Attempt(task));
         WriteLiteral("<dt>Worker</dt>");
         Field("dd", "worker", task.Worker ?? "-");
-        WriteLiteral("<dt>Drain job</dt><dd data-field=\"job\">");
-        if (task.JobId is { } job)
-        {
-            WriteLiteral("<a href=\"");
-            Write(Url.JobDetails(job));
-            WriteLiteral("\">");
-            Write("#" + job);
-            WriteLiteral("</a>");
-        }
-        else
-        {
-            Write("-");
-        }
-
-        WriteLiteral("</dd><dt>Trace id</dt>");
+        WriteLiteral("<dt>Timeout</dt>");
+        Field("dd", "timeout", DurationText.Format(task.Timeout));
+        WriteLiteral("<dt>Trace id</dt>");
         Field("dd", "trace-id", TraceId(task.TraceParent) ?? "-");
         WriteLiteral("<dt>Client</dt>");
         Field("dd", "owner", task.Owner ?? "-");

@@ -19,7 +19,7 @@ internal sealed class TasksPage : DashboardPage
 
         WriteLiteral("""<div class="row"><div class="col-md-12">""");
         WriteLiteral("""<h1 class="page-header">Tasks</h1>""");
-        WriteLiteral("""<p class="text-muted">Every task in the task table, newest first. Hangfire's Jobs pages show the drain jobs ("run tasks on &lt;worker&gt;") that claim and run them.</p>""");
+        WriteLiteral("""<p class="text-muted">Every task in the task table, newest first. Tasks are not Hangfire jobs: workers claim them from the task table.</p>""");
         WriteCounts(view.Counts);
         WriteFilter(view.Filter);
         if (view.Problem is { } problem)

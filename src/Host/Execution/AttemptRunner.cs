@@ -4,19 +4,25 @@ using Microsoft.Extensions.Options;
 using TaskServer.Host.Node;
 using TaskServer.Host.Quarantine;
 using TaskServer.Host.Telemetry;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Host.Execution;
 
 /// <summary>
-/// Runs one claimed attempt: its handler, then its outcome (complete, retry after a backoff, or fail) through the set
-/// writer. Every outcome carries the attempt token: if the task was cancelled or requeued meanwhile, the write misses
-/// and the outcome is dropped. A result the handler can verify (<see cref="IVerifiesResults"/>) is verified first: one that
-/// fails is a failed attempt, counted toward this worker's quarantine and retried on another worker.
+/// Runs one claimed attempt: its handler under the attempt's deadline, then its outcome (complete, retry after a
+/// backoff, or fail) through the set writer. Every outcome carries the attempt token: if the task was cancelled or
+/// rescued meanwhile, the write misses and the outcome is dropped. At the deadline the handler's token is cancelled
+/// and the attempt fails as timed out; a handler that ignores its token is given <see cref="ExecutionOptions.TimeoutGrace"/>
+/// more, then its outcome is written without it. A result the handler can verify (<see cref="IVerifiesResults"/>) is
+/// verified first: one that fails is a failed attempt, counted toward this worker's quarantine and retried on another
+/// worker.
 /// </summary>
 public sealed partial class AttemptRunner(
     TaskHandlers handlers,
     AttemptOutcomes outcomes,
+    StorageErrors storageErrors,
+    WorkerShutdown shutdown,
     TaskArrivals arrivals,
     ResultQuarantine quarantine,
     RetryTargets retryTargets,
@@ -26,13 +32,12 @@ public sealed partial class AttemptRunner(
     TaskTracing tracing,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
-    ILogger<AttemptRunner> logger)
+    ILogger<AttemptRunner> logger) : IAttemptRunner
 {
     /// <summary>The local wake-up for a retry comes a little after its due time by the database clock.</summary>
     private static readonly TimeSpan PastDue = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Runs the attempt and writes its outcome; false when an outcome could not be written (the drain's job then fails).</summary>
-    public async Task<bool> RunAsync(TaskRecord task, RunningAttempt attempt)
+    public async Task<AttemptEnd> RunAsync(TaskRecord task, RunningAttempt attempt)
     {
         using var activity = tracing.StartAttempt(task.Id, task.TraceParent, node.Id);
         activity?.SetTag("task.type", task.Type);
@@ -45,27 +50,32 @@ public sealed partial class AttemptRunner(
             ["Attempt"] = task.Attempt,
         });
 
-        var outcome = await ExecuteAsync(task, attempt);
-        if (outcome is null)
+        var ran = await ExecuteAsync(task, attempt);
+        if (ran.Stopped)
         {
-            return true;
+            return new AttemptEnd(Stopped: true);
+        }
+
+        if (ran.Outcome is not { } outcome)
+        {
+            return default;
         }
 
         TransitionOutcome written;
         try
         {
-            written = await outcomes.WriteAsync(outcome);
+            written = await WriteAsync(outcome);
         }
         catch (Exception exception)
         {
-            LogOutcomeLost(exception, task.Id, task.Attempt);
-            return false;
+            LogOutcomeUnwritten(exception, task.Id, task.Attempt);
+            return new AttemptEnd(Unwritten: outcome);
         }
 
         if (written != TransitionOutcome.Applied)
         {
             LogAttemptSuperseded(task.Id, task.Attempt);
-            return true;
+            return default;
         }
 
         switch (outcome)
@@ -84,57 +94,89 @@ public sealed partial class AttemptRunner(
                 break;
         }
 
-        return true;
+        return default;
     }
 
-    private async Task<TaskTransition?> ExecuteAsync(TaskRecord task, RunningAttempt attempt)
+    /// <summary>
+    /// Writes the outcome; one the store refuses as data (a result it cannot hold) becomes a failure that says so,
+    /// which it can. An outage is the caller's to handle: the drain writes the outcome again later.
+    /// </summary>
+    private async Task<TransitionOutcome> WriteAsync(TaskTransition outcome)
+    {
+        try
+        {
+            return await outcomes.WriteAsync(outcome);
+        }
+        catch (Exception exception) when (!storageErrors.IsUnavailable(exception) && outcome is not FailAttempt)
+        {
+            LogOutcomeNotStorable(exception, outcome.TaskId);
+            return await outcomes.WriteAsync(new FailAttempt(outcome.TaskId, outcome.ExpectedToken!.Value, $"the outcome could not be stored: {exception.GetType().Name}"));
+        }
+    }
+
+    /// <param name="Outcome">What to write; null when nothing is (the attempt was superseded).</param>
+    /// <param name="Stopped">Stopped by shutdown: nothing to write, the drain hands the task back.</param>
+    private readonly record struct Ran(TaskTransition? Outcome, bool Stopped = false);
+
+    private async Task<Ran> ExecuteAsync(TaskRecord task, RunningAttempt attempt)
     {
         var handler = handlers.Find(task.Type);
         if (handler is null)
         {
-            return new FailAttempt(task.Id, task.AttemptToken, $"no handler for task type '{task.Type}' on {node.Id}");
+            return new(new FailAttempt(task.Id, task.AttemptToken, $"no handler for task type '{task.Type}' on {node.Id}"));
         }
 
         var startedAt = timeProvider.GetTimestamp();
+        using var deadline = new CancellationTokenSource(task.Timeout, timeProvider);
+        using var handlerStop = CancellationTokenSource.CreateLinkedTokenSource(attempt.Stop.Token, deadline.Token);
         try
         {
             using var payload = JsonDocument.Parse(task.Payload);
             var context = new TaskExecutionContext(task.Id, task.Attempt, task.MaxAttempts, payload.RootElement);
 
-            // Off the drain's loop: a handler may compute for a while before its first await.
-            var result = await Task.Run(() => handler.ExecuteAsync(context, attempt.Stop.Token), attempt.Stop.Token);
+            // Off the drain's loop: a handler may compute for a while before its first await. Waited for no longer than
+            // its deadline and grace: a handler that ignores its token does not keep the task.
+            var run = Task.Run(() => handler.ExecuteAsync(context, handlerStop.Token), handlerStop.Token);
+            var result = await run.WaitAsync(task.Timeout + options.Value.TimeoutGrace, timeProvider, CancellationToken.None);
             if (handler is IVerifiesResults verifier && verifier.Verify(payload.RootElement, result) is { } wrong)
             {
                 metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "incorrect");
-                return await IncorrectAsync(task, wrong);
+                return new(await IncorrectAsync(task, wrong));
             }
 
             metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "succeeded");
-            return new CompleteAttempt(task.Id, task.AttemptToken, result?.ToJsonString() ?? "null");
+            return new(new CompleteAttempt(task.Id, task.AttemptToken, result?.ToJsonString() ?? "null"));
         }
-        catch (OperationCanceledException) when (attempt.Stop.IsCancellationRequested)
+        catch (TimeoutException)
+        {
+            metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "timed-out");
+            LogHandlerAbandoned(task.Id, task.Attempt, options.Value.TimeoutGrace);
+            return new(RetryOrFail(task, $"timed out after {task.Timeout}; the handler did not stop within {options.Value.TimeoutGrace} and was abandoned"));
+        }
+        catch (OperationCanceledException) when (handlerStop.IsCancellationRequested)
         {
             if (attempt.Superseded)
             {
-                // Cancelled by a client, or requeued elsewhere: the store already says how this attempt ended.
+                // Cancelled by a client, or rescued elsewhere: the store already says how this attempt ended.
                 LogAttemptCancelled(task.Id, task.Attempt);
-                return null;
+                return new(null);
             }
 
-            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            if (deadline.IsCancellationRequested)
             {
-                // The task stays Running under this node, whose heartbeat stops: the primary requeues it.
-                return null;
+                metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "timed-out");
+                return new(RetryOrFail(task, $"timed out after {task.Timeout}"));
             }
 
-            return RetryOrFail(task, "the run was interrupted: the job running it was stopped");
+            // Only shutdown stops an attempt otherwise: the drain hands the task back without spending the attempt.
+            return new(null, Stopped: shutdown.Draining);
         }
         catch (Exception exception)
         {
             metrics.AttemptRan(task.Type, timeProvider.GetElapsedTime(startedAt), "failed");
             var error = exception is TaskHandlerException ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
             Activity.Current?.SetStatus(ActivityStatusCode.Error, error);
-            return RetryOrFail(task, error);
+            return new(RetryOrFail(task, error));
         }
     }
 
@@ -199,6 +241,12 @@ public sealed partial class AttemptRunner(
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Results failed verification repeatedly: this worker is quarantined until its canaries verify again")]
     private partial void LogQuarantined();
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "The outcome of task {TaskId} attempt {Attempt} could not be written")]
-    private partial void LogOutcomeLost(Exception exception, Guid taskId, int attempt);
+    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "The outcome of task {TaskId} attempt {Attempt} could not be written; the drain writes it again later")]
+    private partial void LogOutcomeUnwritten(Exception exception, Guid taskId, int attempt);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Task {TaskId} attempt {Attempt} timed out and its handler did not stop within {Grace}: abandoned")]
+    private partial void LogHandlerAbandoned(Guid taskId, int attempt, TimeSpan grace);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Error, Message = "The store refused the outcome of task {TaskId}; recording it as failed")]
+    private partial void LogOutcomeNotStorable(Exception exception, Guid taskId);
 }

@@ -161,5 +161,3 @@ internal sealed class CallbackHandler(IHttpClientFactory httpClients) : ITaskHan
     }
 }
 
-/// <summary>An attempt failed in a way the handler expected; the message becomes the task's error.</summary>
-public sealed class TaskHandlerException(string message) : Exception(message);

@@ -9,7 +9,7 @@ namespace TaskServer.Host.Node;
 /// process creates its Hangfire loggers through it. A host's logger factory is disposed with the host, and Hangfire's
 /// own provider then throws from every logger created afterwards, the constructor of a worker's Hangfire server among
 /// them: that server is built when its host has started, where the exception is only logged, so the worker reports
-/// ready and its drain jobs are never fetched. Once the factory is gone, loggers are silent instead.
+/// ready and its jobs are never fetched. Once the factory is gone, loggers are silent instead.
 /// </summary>
 internal sealed class HangfireLogProvider(ILoggerFactory loggerFactory) : ILogProvider
 {

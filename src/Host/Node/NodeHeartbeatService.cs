@@ -1,22 +1,19 @@
 using Microsoft.Extensions.Options;
-using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
-using TaskServer.StorageManager;
 using TaskServer.Host.Quarantine;
+using TaskServer.StorageManager;
 using TaskServer.StorageManager.Nodes;
 
 namespace TaskServer.Host.Node;
 
 /// <summary>
-/// Writes this node's heartbeat every <see cref="NodeOptions.HeartbeatInterval"/>. A worker reports its
-/// load as the store counts it (its Queued and Running tasks), so the figure survives nothing but the truth.
-/// The same count tells a worker of due tasks it did not insert itself (the primary requeued them onto it, or
-/// a retry's backoff ended while no drain ran): it raises <see cref="TaskArrivals"/> for them.
-/// A worker whose Hangfire server has not started its drain within <see cref="ExecutionOptions.DrainStartDeadline"/>
-/// cannot run what it holds: it withholds its heartbeat until one starts, so the primary evicts it and requeues its
-/// tasks onto workers that can. No attempt runs on it meanwhile (a drain that had started would have cleared the wait),
-/// so nothing it holds is running twice. A failed heartbeat is recorded in <see cref="StorageContact"/>, which keeps a
-/// wait the database's absence explains from counting (<see cref="TaskDrain.StartOverdue"/>).
+/// Writes this node's heartbeat every <see cref="NodeOptions.HeartbeatInterval"/>, and at once when its shutdown
+/// begins (so it leaves rotation without waiting for a tick). A worker reports its load as the store counts it (its
+/// Queued and Running tasks), so the figure survives nothing but the truth, and whether it is draining. The same count
+/// tells a worker of due tasks it did not insert itself (the primary moved them onto it, or a retry's backoff ended):
+/// it raises <see cref="TaskArrivals"/> for them. Once the worker has left the registry it beats no more: a beat would
+/// bring it back. The service is registered before the drain, so it stops after it: the heartbeat goes on while
+/// attempts finish in the shutdown grace, and the primary does not take them for lost.
 /// </summary>
 internal sealed partial class NodeHeartbeatService(
     INodeRegistry registry,
@@ -25,52 +22,44 @@ internal sealed partial class NodeHeartbeatService(
     TaskArrivals arrivals,
     StorageContact storageContact,
     ResultQuarantine quarantine,
+    WorkerShutdown shutdown,
     IOptions<NodeOptions> options,
     TimeProvider timeProvider,
-    ILogger<NodeHeartbeatService> logger,
-    TaskDrain? drain = null) : BackgroundService
+    ILogger<NodeHeartbeatService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         using var timer = new PeriodicTimer(settings.HeartbeatInterval, timeProvider);
-        var withheld = false;
-        do
+        var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+        while (!shutdown.Left)
         {
-            if (faults.Current.HeartbeatsPaused)
+            var seenShutdown = shutdown.Changed.Version;
+            if (!faults.Current.HeartbeatsPaused)
             {
-                continue;
+                try
+                {
+                    await BeatAsync(settings, stoppingToken);
+                    storageContact.Succeeded();
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    storageContact.Failed();
+                    LogHeartbeatFailed(node.Id, exception);
+                }
             }
 
-            if (drain?.StartOverdue == true)
+            var changed = shutdown.Changed.WhenRaisedAfter(seenShutdown);
+            if (await Task.WhenAny(tick, changed) == tick)
             {
-                if (!withheld)
+                if (!await tick)
                 {
-                    LogHeartbeatWithheld(node.Id);
-                    withheld = true;
+                    return;
                 }
 
-                continue;
-            }
-
-            if (withheld)
-            {
-                LogHeartbeatResumed(node.Id);
-                withheld = false;
-            }
-
-            try
-            {
-                await BeatAsync(settings, stoppingToken);
-                storageContact.Succeeded();
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                storageContact.Failed();
-                LogHeartbeatFailed(node.Id, exception);
+                tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private async Task BeatAsync(NodeOptions settings, CancellationToken cancellationToken)
@@ -81,7 +70,7 @@ internal sealed partial class NodeHeartbeatService(
             return;
         }
 
-        var load = new NodeLoad(0, 0, settings.Capacity, quarantine.IsQuarantined);
+        var load = new NodeLoad(0, 0, settings.Capacity, quarantine.IsQuarantined, shutdown.Draining);
         var active = await registry.HeartbeatWithLoadAsync(new NodeHeartbeat(node.Id, node.Role, node.InternalUrl, load), cancellationToken);
         if (active.Due > 0)
         {
@@ -91,10 +80,4 @@ internal sealed partial class NodeHeartbeatService(
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Heartbeat of {Node} failed")]
     private partial void LogHeartbeatFailed(string node, Exception exception);
-
-    [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Hangfire has not started a drain on {Node}: heartbeats withheld, so the primary moves its tasks to other workers")]
-    private partial void LogHeartbeatWithheld(string node);
-
-    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "A drain started on {Node}: heartbeats resumed")]
-    private partial void LogHeartbeatResumed(string node);
 }

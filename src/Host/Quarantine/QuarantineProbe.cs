@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using TaskServer.Host.Execution;
 
 namespace TaskServer.Host.Quarantine;
 

@@ -22,7 +22,6 @@ public static class RoutingServiceCollectionExtensions
         services.AddSingleton<RoutingMetrics>();
         services.AddSingleton<Admission>();
         services.AddSingleton<WorkerRouting>();
-        services.AddSingleton<WorkerPicker>();
         services.AddSingleton<ILoadBalancingPolicy>(provider => new LeastLoadPolicy(provider.GetRequiredService<WorkerLoadBoard>(), Random.Shared));
         services.AddHostedService<WorkerDestinationsService>();
 

@@ -56,9 +56,9 @@ public static class TaskRoutes
             ["ConsecutiveFailuresHealthPolicy.Threshold"] = "2",
         },
         Destinations = liveNodes
-            // A quarantined worker returns results that fail verification: no new task goes to it, from a client or
-            // from the sweeper (WorkerPicker chooses among these destinations).
-            .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone && !n.Load.Quarantined)
+            // A quarantined worker returns results that fail verification, and a draining one is shutting down: no new
+            // task goes to either (the primary's rescue excludes them too, in its own statement).
+            .Where(n => n.Role is NodeRole.Worker or NodeRole.Standalone && !n.Load.Quarantined && !n.Load.Draining)
             .ToDictionary(n => n.NodeId, n => new DestinationConfig { Address = n.Url }, StringComparer.Ordinal),
     };
 }

@@ -19,6 +19,15 @@ public interface INodeRegistry
     /// <summary>Nodes whose last heartbeat is younger than <paramref name="timeout"/>.</summary>
     Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken);
 
-    /// <summary>Removes a node whose heartbeat is older than <paramref name="timeout"/>. Primary only: fenced.</summary>
+    /// <summary>
+    /// Removes a node whose heartbeat is older than <paramref name="timeout"/> and that owns no Queued or Running task,
+    /// both judged in the same write (a task handed to it meanwhile keeps it in the registry). Primary only: fenced.
+    /// </summary>
     Task<EvictOutcome> EvictAsync(string nodeId, TimeSpan timeout, Fence fence, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A node that is stopping removes itself: whatever it still owns is then owned by no live node, and the primary's
+    /// next rescue takes it at once rather than after the worker timeout.
+    /// </summary>
+    Task LeaveAsync(string nodeId, CancellationToken cancellationToken);
 }

@@ -12,7 +12,11 @@ public enum NodeRole
 /// Its results failed verification repeatedly and it has not passed a check since: gateways route nothing to it and
 /// the sweeper moves nothing onto it.
 /// </param>
-public readonly record struct NodeLoad(int Queued, int Running, int Capacity, bool Quarantined = false);
+/// <param name="Draining">
+/// It is shutting down: gateways route nothing to it, the sweeper moves nothing onto it, and the primary hands its
+/// Queued tasks to other workers while it finishes what it runs.
+/// </param>
+public readonly record struct NodeLoad(int Queued, int Running, int Capacity, bool Quarantined = false, bool Draining = false);
 
 public sealed record NodeHeartbeat(string NodeId, NodeRole Role, string Url, NodeLoad Load);
 
@@ -22,7 +26,7 @@ public sealed record NodeRecord(string NodeId, NodeRole Role, string Url, NodeLo
 public enum EvictOutcome
 {
     Evicted,
-    /// <summary>The node heartbeated within the timeout (or is gone already): nothing changed.</summary>
+    /// <summary>The node heartbeated within the timeout, still owns active tasks, or is gone already: nothing changed.</summary>
     NotStale,
     /// <summary>The caller's epoch no longer holds the lease: nothing changed.</summary>
     Fenced,

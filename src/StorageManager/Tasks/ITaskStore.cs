@@ -32,10 +32,9 @@ public interface ITaskStore
     /// <summary>
     /// The claim, which is the start of each attempt: up to <paramref name="limit"/> of <paramref name="worker"/>'s
     /// Queued tasks that are due (oldest first) move to Running under their current attempt token, with
-    /// <c>started_at</c> now and <see cref="TaskRecord.JobId"/> = <paramref name="jobId"/> (the job that runs them),
-    /// in one write that returns them. Concurrent claims never return the same task.
+    /// <c>started_at</c> now, in one write that returns them. Concurrent claims never return the same task.
     /// </summary>
-    Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, string jobId, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// The outcomes of many attempts in one write: each <see cref="CompleteAttempt"/>, <see cref="FailAttempt"/> or
@@ -48,17 +47,23 @@ public interface ITaskStore
     /// <summary>The current attempt of each task named (those that exist): an executor learns which of its runs were superseded or cancelled.</summary>
     Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken);
 
-    /// <summary>Queued and Running tasks owned by <paramref name="worker"/> (the sweeper's work list).</summary>
+    /// <summary>Queued and Running tasks owned by <paramref name="worker"/>, oldest first: a worker finds its own orphans in it.</summary>
     Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken);
 
     /// <summary>How many of <paramref name="worker"/>'s tasks wait (and of those, are due) and run: the load its heartbeat reports.</summary>
     Task<ActiveCounts> CountActiveByWorkerAsync(string worker, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Running tasks in id order after <paramref name="after"/> (exclusive): the sweeper walks them to find tasks
-    /// whose job ended without their attempt ending.
+    /// The primary's rescue, by task, in one fenced write: up to <see cref="RescueRequest.Limit"/> active tasks whose
+    /// owner is not a live node (evicted, never registered, or silent past <see cref="RescueRequest.WorkerTimeout"/> by
+    /// the database clock, judged in the same write), and the Queued tasks of live nodes that are draining, are taken
+    /// from them. A Queued task moves to a live worker that is neither draining nor quarantined (also judged in the
+    /// write) with its attempt and due time unchanged. A Running task's attempt was lost with its worker: with
+    /// attempts left it is Queued on a live worker as the next attempt, due after the retry backoff; with none left it
+    /// ends Failed, saying which worker was lost during which attempt. Each move mints a new attempt token, so a late
+    /// write of the lost attempt is refused. With no live worker, only the failures are written.
     /// </summary>
-    Task<IReadOnlyList<TaskRecord>> ListRunningAsync(Guid? after, int limit, CancellationToken cancellationToken);
+    Task<RescueResult> RescueAsync(RescueRequest request, Leases.Fence fence, CancellationToken cancellationToken);
 
     /// <summary>
     /// Retention: removes up to <paramref name="limit"/> finished tasks (Succeeded, Failed, Cancelled) that finished
@@ -70,6 +75,33 @@ public interface ITaskStore
 
 /// <param name="Due">Of the queued, those whose <see cref="TaskRecord.DueAt"/> has come (by the database clock).</param>
 public readonly record struct ActiveCounts(int Queued, int Running, int Due = 0);
+
+/// <param name="WorkerTimeout">A node silent for longer than this (by the database clock) is lost.</param>
+/// <param name="Limit">The most tasks one rescue moves.</param>
+/// <param name="Backoff">The delay before a rescued running task's next attempt.</param>
+public sealed record RescueRequest(TimeSpan WorkerTimeout, int Limit, RetryBackoff Backoff);
+
+/// <param name="Fenced">The caller's epoch no longer holds the lease: nothing was written.</param>
+public sealed record RescueResult(bool Fenced, IReadOnlyList<RescuedTask> Tasks);
+
+/// <param name="Worker">The new owner; the lost one for a task that failed.</param>
+/// <param name="Status">Queued (moved) or Failed (its last attempt was lost).</param>
+/// <param name="Attempt">The task's attempt after the move.</param>
+public sealed record RescuedTask(Guid Id, string? PreviousWorker, string? Worker, TaskState Status, int Attempt);
+
+/// <summary>
+/// The delay before attempt N (N &gt;= 2): <see cref="Base"/> doubled for each attempt after the second, at most
+/// <see cref="Max"/>, then spread by ±20% so retries of a burst do not land together.
+/// </summary>
+public sealed record RetryBackoff(TimeSpan Base, TimeSpan Max)
+{
+    public TimeSpan Delay(int nextAttempt, double jitter)
+    {
+        var exponent = Math.Clamp(nextAttempt - 2, 0, 30);
+        var delay = Math.Min(Base.TotalMilliseconds * Math.Pow(2, exponent), Max.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(delay * (0.8 + (0.4 * Math.Clamp(jitter, 0, 1))));
+    }
+}
 
 /// <summary>A task's state and current attempt token, as an executor checks them.</summary>
 public readonly record struct CurrentAttempt(Guid Id, TaskState Status, Guid AttemptToken);

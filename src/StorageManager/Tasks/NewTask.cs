@@ -14,6 +14,9 @@ public sealed record NewTask
     public required Guid AttemptToken { get; init; }
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>How long one attempt may run before its handler is cancelled and the attempt fails as timed out.</summary>
+    public required TimeSpan Timeout { get; init; }
+
     /// <summary>The client whose key submitted the task: only it (and operators) may read or cancel the task.</summary>
     public string? Owner { get; init; }
 

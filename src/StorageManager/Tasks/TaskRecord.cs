@@ -11,7 +11,7 @@ public sealed record TaskRecord
     /// <summary>The payload as JSON text.</summary>
     public required string Payload { get; init; }
     public required TaskState Status { get; init; }
-    /// <summary>1 for the first attempt; rises on every retry and on every requeue of a running task.</summary>
+    /// <summary>1 for the first attempt; rises on every retry and on every rescue of a running task from a lost worker.</summary>
     public required int Attempt { get; init; }
     /// <summary>Identifies the current attempt: a write carrying an older token is rejected.</summary>
     public required Guid AttemptToken { get; init; }
@@ -25,8 +25,8 @@ public sealed record TaskRecord
     /// <summary>The handler's result as JSON text.</summary>
     public string? Result { get; init; }
     public string? Error { get; init; }
-    /// <summary>The Hangfire job that claimed the current attempt (a worker's drain job); the last one that ran it while Queued, or null.</summary>
-    public string? JobId { get; init; }
+    /// <summary>How long one attempt may run before its handler is cancelled and the attempt fails as timed out.</summary>
+    public required TimeSpan Timeout { get; init; }
 
     /// <summary>The client whose key submitted the task; null for tasks stored before owners were recorded.</summary>
     public string? Owner { get; init; }
@@ -41,12 +41,13 @@ public sealed record TaskRecord
     public string? TraceParent { get; init; }
 }
 
-/// <summary>One attempt that ended without success: retried, failed for good, or taken from its worker by the primary.</summary>
+/// <summary>One attempt that ended without success: retried, failed for good, or lost with its worker.</summary>
 public sealed record AttemptRecord(int Attempt, string? Worker, string Outcome, string? Error, DateTimeOffset EndedAt)
 {
     public const string Retried = "retried";
     public const string Failed = "failed";
-    public const string Requeued = "requeued";
+    /// <summary>Its worker was lost while it ran (crashed, partitioned, or silent past the worker timeout).</summary>
+    public const string Lost = "lost";
 }
 
 /// <summary>A task's ended attempts, compared by content so that two reads of one task are equal records.</summary>

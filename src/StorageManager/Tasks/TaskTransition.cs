@@ -1,5 +1,3 @@
-using TaskServer.StorageManager.Leases;
-
 namespace TaskServer.StorageManager.Tasks;
 
 /// <summary>
@@ -90,18 +88,16 @@ public sealed class CancelTask(Guid taskId, Guid? attemptToken = null) : TaskTra
 }
 
 /// <summary>
-/// The primary moves a dead worker's task to a live one: Queued or Running -> Queued, owned by
-/// <see cref="Worker"/>, with <see cref="NextToken"/> so a late write of the dead attempt is rejected.
-/// A running task counts the lost run as an attempt. Fenced: applied only while <see cref="Fence"/> holds the lease.
+/// A worker gives back an attempt it could not finish because it is shutting down: Running -> Queued with the same
+/// attempt number (the attempt is not spent: its handler was stopped through its token, not lost) and
+/// <see cref="NextToken"/>, due at once. The worker is draining, so the primary hands the task to another.
 /// </summary>
-public sealed class RequeueTask(Guid taskId, Guid attemptToken, string worker, Guid nextToken, Fence fence) : TaskTransition(taskId)
+public sealed class ReleaseAttempt(Guid taskId, Guid attemptToken, Guid nextToken) : TaskTransition(taskId)
 {
     public Guid AttemptToken { get; } = attemptToken;
-    public string Worker { get; } = worker;
     public Guid NextToken { get; } = nextToken;
-    public Fence Fence { get; } = fence;
 
-    public override IReadOnlyList<TaskState> From => TaskStateMachine.Active;
+    public override IReadOnlyList<TaskState> From => TaskStateMachine.RunningOnly;
     public override TaskState Target => TaskState.Queued;
     public override Guid? ExpectedToken => AttemptToken;
 }

@@ -21,7 +21,7 @@ public sealed class SubmitRequestTests
         var (request, problem) = await ReadAsync("""{"type":"sleep","payload":{ "ms": 5 }}""");
 
         Assert.Null(problem);
-        Assert.Equal(new SubmitRequest("sleep", """{ "ms": 5 }""", 3), request);
+        Assert.Equal(new SubmitRequest("sleep", """{ "ms": 5 }""", 3, TimeSpan.FromMinutes(5)), request);
     }
 
     [Fact]
@@ -30,6 +30,19 @@ public sealed class SubmitRequestTests
         var (request, _) = await ReadAsync("""{"type":"echo","payload":1,"maxAttempts":20}""");
 
         Assert.Equal(20, request?.MaxAttempts);
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000)]
+    [InlineData("PT2M", 120_000)]
+    [InlineData("1500ms", 1_500)]
+    [InlineData("24h", 86_400_000)]
+    public async Task A_timeout_is_read_as_iso_8601_or_a_number_with_a_unit(string timeout, int milliseconds)
+    {
+        var (request, problem) = await ReadAsync($$"""{"type":"echo","payload":1,"timeout":"{{timeout}}"}""");
+
+        Assert.Null(problem);
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), request?.Timeout);
     }
 
     [Fact]
@@ -67,6 +80,10 @@ public sealed class SubmitRequestTests
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":21}""", "invalid-request")]
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":2.5}""", "invalid-request")]
     [InlineData("""{"type":"echo","payload":1,"maxAttempts":"3"}""", "invalid-request")]
+    [InlineData("""{"type":"echo","payload":1,"timeout":30}""", "invalid-request")]
+    [InlineData("""{"type":"echo","payload":1,"timeout":"soon"}""", "invalid-request")]
+    [InlineData("""{"type":"echo","payload":1,"timeout":"50ms"}""", "invalid-request")]
+    [InlineData("""{"type":"echo","payload":1,"timeout":"P2D"}""", "invalid-request")]
     [InlineData("""{"type":"echo","payload":"a\u0000b"}""", "invalid-payload")]
     [InlineData("""{"type":"echo","payload":{"deep":["x","\u0000"]}}""", "invalid-payload")]
     [InlineData("""{"type":"echo","payload":{"a\u0000":1}}""", "invalid-payload")]

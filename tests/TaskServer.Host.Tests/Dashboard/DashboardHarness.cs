@@ -132,6 +132,8 @@ public static class DashboardHarness
         public Task<IReadOnlyList<NodeRecord>> ListLiveAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.FromResult(nodes);
 
         public Task<EvictOutcome> EvictAsync(string nodeId, TimeSpan timeout, Fence fence, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task LeaveAsync(string nodeId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     internal sealed class FixedFailoverLog(IReadOnlyList<FailoverEvent> failovers) : IFailoverLog

@@ -1,4 +1,3 @@
-using TaskServer.Host.Execution;
 
 namespace TaskServer.Host.Tests.Execution;
 

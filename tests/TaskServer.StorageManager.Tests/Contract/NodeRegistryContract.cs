@@ -31,16 +31,16 @@ public abstract class NodeRegistryContract(StorageFixture fixture)
         var tasks = fixture.Tasks;
         foreach (var i in Enumerable.Range(0, 3))
         {
-            await tasks.CreateAsync(new NewTask { Id = Guid.CreateVersion7(), Type = "echo", Payload = "1", MaxAttempts = 1, Worker = id, AttemptToken = Guid.NewGuid() }, Ct);
+            await tasks.CreateAsync(new NewTask { Id = Guid.CreateVersion7(), Type = "echo", Payload = "1", MaxAttempts = 1, Worker = id, AttemptToken = Guid.NewGuid(), Timeout = TimeSpan.FromMinutes(1) }, Ct);
         }
 
-        await tasks.ClaimAsync(id, "job-1", 1, Ct);
+        await tasks.ClaimAsync(id, 1, Ct);
 
-        var counted = await Nodes.HeartbeatWithLoadAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(99, 99, 8, Quarantined: true)), Ct);
+        var counted = await Nodes.HeartbeatWithLoadAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(99, 99, 8, Quarantined: true, Draining: true)), Ct);
 
         Assert.Equal(new ActiveCounts(2, 1, Due: 2), counted);
         var node = Assert.Single(await Nodes.ListAsync(Ct), n => n.NodeId == id);
-        Assert.Equal(new NodeLoad(2, 1, 8, Quarantined: true), node.Load);
+        Assert.Equal(new NodeLoad(2, 1, 8, Quarantined: true, Draining: true), node.Load);
     }
 
     [Fact]
@@ -121,6 +121,29 @@ public abstract class NodeRegistryContract(StorageFixture fixture)
 
         Assert.Equal(EvictOutcome.Fenced, await Nodes.EvictAsync(id, TimeSpan.Zero, old.Fence, Ct));
         Assert.Contains(await Nodes.ListAsync(Ct), n => n.NodeId == id);
+    }
+
+    [Fact]
+    public async Task A_silent_node_that_still_owns_an_active_task_is_not_evicted()
+    {
+        var id = Unique();
+        await Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(0, 0, 4)), Ct);
+        await fixture.Tasks.CreateAsync(new NewTask { Id = Guid.CreateVersion7(), Type = "echo", Payload = "1", MaxAttempts = 1, Worker = id, AttemptToken = Guid.NewGuid(), Timeout = TimeSpan.FromMinutes(1) }, Ct);
+        var fence = (await fixture.Leases.TryAcquireAsync($"lease-{id}", "gateway-a", "http://a", TimeSpan.FromMinutes(1), Ct)).Lease!.Fence;
+
+        Assert.Equal(EvictOutcome.NotStale, await Nodes.EvictAsync(id, TimeSpan.Zero, fence, Ct));
+        Assert.Contains(await Nodes.ListAsync(Ct), n => n.NodeId == id);
+    }
+
+    [Fact]
+    public async Task A_leaving_node_removes_itself()
+    {
+        var id = Unique();
+        await Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(0, 0, 4)), Ct);
+
+        await Nodes.LeaveAsync(id, Ct);
+
+        Assert.DoesNotContain(await Nodes.ListAsync(Ct), n => n.NodeId == id);
     }
 
     private static string Unique() => $"node-{Guid.NewGuid():N}";

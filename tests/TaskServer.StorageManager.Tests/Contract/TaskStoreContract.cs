@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Tests.Contract;
@@ -28,7 +29,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(3, stored.MaxAttempts);
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(task.Payload), JsonNode.Parse(stored.Payload)));
         Assert.Null(stored.StartedAt);
-        Assert.Null(stored.JobId);
+        Assert.Equal(TimeSpan.FromSeconds(30), stored.Timeout);
         Assert.Equal(created.Task, stored);
     }
 
@@ -94,7 +95,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker);
-        Assert.Equal([task.Id], (await Store.ClaimAsync(worker, "job-1", 10, Ct)).Select(t => t.Id));
+        Assert.Equal([task.Id], (await Store.ClaimAsync(worker, 10, Ct)).Select(t => t.Id));
         var next = Guid.NewGuid();
 
         var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, task.AttemptToken, "boom", next), Ct);
@@ -106,7 +107,6 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(2, retried.Task.Attempt);
         Assert.Equal(next, retried.Task.AttemptToken);
         Assert.Equal("boom", retried.Task.Error);
-        Assert.Equal("job-1", retried.Task.JobId);
         Assert.Equal([new AttemptRecord(1, worker, AttemptRecord.Retried, "boom", retried.Task.History[0].EndedAt)], retried.Task.History);
         Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
         Assert.Equal(TransitionOutcome.Conflict, lateStart.Outcome);
@@ -357,47 +357,6 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
-    public async Task Running_tasks_are_walked_in_id_order_after_a_cursor()
-    {
-        var queued = await CreateAsync();
-        var running = new[] { await CreateAsync(), await CreateAsync() }.OrderBy(t => t.Id).ToArray();
-
-        // In id order: version 7 ids made within one millisecond are not ordered by creation.
-        var (first, second) = (running[0], running[1]);
-        var done = await CreateAsync();
-        foreach (var task in new[] { first, second, done })
-        {
-            await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, "worker-a"), Ct);
-        }
-
-        await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
-
-        var all = await WalkAsync(limit: 1);
-        var afterFirst = await Store.ListRunningAsync(first.Id, 10_000, Ct);
-
-        Assert.Contains(all, t => t.Id == first.Id && t.Status == TaskState.Running);
-        Assert.Contains(all, t => t.Id == second.Id);
-        Assert.DoesNotContain(all, t => t.Id == queued.Id || t.Id == done.Id);
-        Assert.Equal(all.Count, all.Select(t => t.Id).Distinct().Count());
-        Assert.DoesNotContain(afterFirst, t => t.Id == first.Id);
-        Assert.Contains(afterFirst, t => t.Id == second.Id);
-
-        // Page by page, as the sweeper walks them: every page continues after the last id of the previous one.
-        async Task<List<TaskRecord>> WalkAsync(int limit)
-        {
-            var seen = new List<TaskRecord>();
-            Guid? cursor = null;
-            while (await Store.ListRunningAsync(cursor, limit, Ct) is { Count: > 0 } page)
-            {
-                seen.AddRange(page);
-                cursor = page[^1].Id;
-            }
-
-            return seen;
-        }
-    }
-
-    [Fact]
     public async Task A_claim_starts_the_workers_due_queued_tasks_oldest_first_under_their_tokens()
     {
         var worker = Unique("worker");
@@ -411,20 +370,19 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var byAge = created.OrderBy(t => t.Id).ToList();
         var others = await CreateAsync(worker: Unique("other"));
 
-        var claimed = await Store.ClaimAsync(worker, "job-7", 2, Ct);
-        var rest = await Store.ClaimAsync(worker, "job-8", 10, Ct);
+        var claimed = await Store.ClaimAsync(worker, 2, Ct);
+        var rest = await Store.ClaimAsync(worker, 10, Ct);
 
         Assert.Equal([byAge[0].Id, byAge[1].Id], claimed.Select(t => t.Id));
         Assert.All(claimed, t =>
         {
             Assert.Equal(TaskState.Running, t.Status);
-            Assert.Equal("job-7", t.JobId);
             Assert.NotNull(t.StartedAt);
             Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"x":1}"""), JsonNode.Parse(t.Payload)));
         });
         Assert.Equal(byAge[0].AttemptToken, claimed[0].AttemptToken);
         Assert.Equal([byAge[2].Id], rest.Select(t => t.Id));
-        Assert.Empty(await Store.ClaimAsync(worker, "job-9", 10, Ct));
+        Assert.Empty(await Store.ClaimAsync(worker, 10, Ct));
         Assert.Equal(TaskState.Queued, (await Store.GetAsync(others.Id, Ct))!.Status);
     }
 
@@ -439,9 +397,9 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         }
 
         var claims = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
-            Task.Run(() => Store.ClaimAsync(worker, $"job-{i}", 7, Ct))));
+            Task.Run(() => Store.ClaimAsync(worker, 7, Ct))));
         var claimed = claims.SelectMany(c => c).Select(t => t.Id).ToList();
-        claimed.AddRange((await Store.ClaimAsync(worker, "job-last", 100, Ct)).Select(t => t.Id));
+        claimed.AddRange((await Store.ClaimAsync(worker, 100, Ct)).Select(t => t.Id));
 
         Assert.Equal(claimed.Count, claimed.Distinct().Count());
         Assert.Equal(created.Order(), claimed.Order());
@@ -452,12 +410,12 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker);
-        var claimed = Assert.Single(await Store.ClaimAsync(worker, "job-1", 10, Ct));
+        var claimed = Assert.Single(await Store.ClaimAsync(worker, 10, Ct));
 
         var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, claimed.AttemptToken, "boom", Guid.NewGuid(), TimeSpan.FromHours(1)), Ct);
 
         Assert.True(retried.Task!.DueAt > retried.Task.CreatedAt.AddMinutes(59));
-        Assert.Empty(await Store.ClaimAsync(worker, "job-2", 10, Ct));
+        Assert.Empty(await Store.ClaimAsync(worker, 10, Ct));
         Assert.Equal(new ActiveCounts(1, 0, Due: 0), await Store.CountActiveByWorkerAsync(worker, Ct));
     }
 
@@ -469,7 +427,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var failed = await CreateAsync(worker: worker, maxAttempts: 1);
         var retried = await CreateAsync(worker: worker, maxAttempts: 2);
         var cancelled = await CreateAsync(worker: worker);
-        Assert.Equal(4, (await Store.ClaimAsync(worker, "job-1", 10, Ct)).Count);
+        Assert.Equal(4, (await Store.ClaimAsync(worker, 10, Ct)).Count);
         await Store.ApplyAsync(new CancelTask(cancelled.Id), Ct);
         var nextToken = Guid.NewGuid();
 
@@ -496,7 +454,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(TaskState.Cancelled, (await Store.GetAsync(cancelled.Id, Ct))!.Status);
 
         // The retry is due at once (no backoff) and is claimed as attempt 2 under its new token.
-        var again = Assert.Single(await Store.ClaimAsync(worker, "job-2", 10, Ct));
+        var again = Assert.Single(await Store.ClaimAsync(worker, 10, Ct));
         Assert.Equal((retried.Id, nextToken), (again.Id, again.AttemptToken));
     }
 
@@ -508,7 +466,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var single = await CreateAsync(worker: failing);
         var inSet = await CreateAsync(worker: failing);
         var plain = await CreateAsync(worker: failing);
-        await Store.ClaimAsync(failing, "job-1", 10, Ct);
+        await Store.ClaimAsync(failing, 10, Ct);
 
         var handed = await Store.ApplyAsync(new RetryAttempt(single.Id, single.AttemptToken, "wrong result", Guid.NewGuid(), TimeSpan.Zero, other), Ct);
         var outcomes = await Store.ApplyOutcomesAsync(
@@ -523,8 +481,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(failing, Assert.Single(handed.Task.History).Worker);
         Assert.Equal([TransitionOutcome.Applied, TransitionOutcome.Applied], outcomes);
         Assert.Equal(failing, (await Store.GetAsync(plain.Id, Ct))!.Worker);
-        Assert.Equal([plain.Id], (await Store.ClaimAsync(failing, "job-2", 10, Ct)).Select(t => t.Id));
-        Assert.Equal(new[] { single.Id, inSet.Id }.Order(), (await Store.ClaimAsync(other, "job-3", 10, Ct)).Select(t => t.Id).Order());
+        Assert.Equal([plain.Id], (await Store.ClaimAsync(failing, 10, Ct)).Select(t => t.Id));
+        Assert.Equal(new[] { single.Id, inSet.Id }.Order(), (await Store.ClaimAsync(other, 10, Ct)).Select(t => t.Id).Order());
     }
 
     [Fact]
@@ -532,7 +490,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker, maxAttempts: 1);
-        await Store.ClaimAsync(worker, "job-1", 10, Ct);
+        await Store.ClaimAsync(worker, 10, Ct);
 
         var outcomes = await Store.ApplyOutcomesAsync([new RetryAttempt(task.Id, task.AttemptToken, "boom", Guid.NewGuid())], Ct);
 
@@ -593,64 +551,209 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
-    public async Task Requeue_under_the_current_epoch_moves_a_running_task_to_a_new_attempt_on_another_worker()
+    public async Task Rescue_moves_a_queued_task_whose_owner_never_registered_onto_a_live_worker_keeping_its_attempt()
     {
         var fence = await HoldLeaseAsync();
-        var task = await CreateAsync();
-        Assert.Single(await Store.ClaimAsync("worker-a", "job-1", 1_000, Ct), t => t.Id == task.Id);
-        var next = Guid.NewGuid();
+        await LiveWorkerAsync();
+        var task = await CreateAsync(worker: Unique("ghost"));
 
-        var requeued = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", next, fence), Ct);
-        var lateCompletion = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
+        var rescued = await RescueAllAsync(fence);
 
-        Assert.Equal(TransitionOutcome.Applied, requeued.Outcome);
-        Assert.Equal(TaskState.Queued, requeued.Task!.Status);
-        Assert.Equal("worker-b", requeued.Task.Worker);
-        Assert.Equal(2, requeued.Task.Attempt);
-        Assert.Equal(next, requeued.Task.AttemptToken);
-        Assert.Null(requeued.Task.JobId);
-        Assert.Equal(AttemptRecord.Requeued, Assert.Single(requeued.Task.History).Outcome);
-        Assert.Equal(TransitionOutcome.Conflict, lateCompletion.Outcome);
+        // Live workers of earlier tests are live too: any of them is a fair target, a node that is not live never is.
+        var moved = Assert.Single(rescued, t => t.Id == task.Id);
+        Assert.Equal((task.Worker, TaskState.Queued, 1), (moved.PreviousWorker, moved.Status, moved.Attempt));
+        Assert.StartsWith("live-", moved.Worker, StringComparison.Ordinal);
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        Assert.Equal(moved.Worker, stored.Worker);
+        Assert.Equal(1, stored.Attempt);
+        Assert.NotEqual(task.AttemptToken, stored.AttemptToken);
+        Assert.Equal(task.DueAt, stored.DueAt);
+        Assert.Empty(stored.History);
     }
 
     [Fact]
-    public async Task Requeue_of_a_queued_task_keeps_its_attempt_number()
+    public async Task Rescue_fails_a_running_task_whose_lost_attempt_was_its_last_and_refuses_the_lost_attempts_outcome()
     {
         var fence = await HoldLeaseAsync();
-        var task = await CreateAsync();
+        await LiveWorkerAsync();
+        var ghost = Unique("ghost");
+        var task = await CreateAsync(worker: ghost, maxAttempts: 1);
+        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
 
-        var requeued = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", Guid.NewGuid(), fence), Ct);
+        var rescued = await RescueAllAsync(fence);
+        var late = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
 
-        Assert.Equal(1, requeued.Task!.Attempt);
-        Assert.Equal("worker-b", requeued.Task.Worker);
+        Assert.Equal(TaskState.Failed, Assert.Single(rescued, t => t.Id == task.Id).Status);
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        Assert.Equal(TaskState.Failed, stored.Status);
+        Assert.Equal(1, stored.Attempt);
+        Assert.Equal($"worker {ghost} was lost during attempt 1", stored.Error);
+        Assert.NotNull(stored.FinishedAt);
+        Assert.Equal(AttemptRecord.Failed, Assert.Single(stored.History).Outcome);
+        Assert.Equal(TransitionOutcome.Conflict, late.Outcome);
     }
 
     [Fact]
-    public async Task Requeue_by_a_superseded_primary_is_fenced_and_changes_nothing()
+    public async Task Rescue_retries_a_lost_running_attempt_as_the_next_after_the_backoff()
+    {
+        var fence = await HoldLeaseAsync();
+        await LiveWorkerAsync();
+        var ghost = Unique("ghost");
+        var task = await CreateAsync(worker: ghost, maxAttempts: 3);
+        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
+
+        await RescueAllAsync(fence, backoff: new RetryBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1)));
+
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        Assert.Equal((TaskState.Queued, 2), (stored.Status, stored.Attempt));
+        Assert.StartsWith("live-", stored.Worker, StringComparison.Ordinal);
+        Assert.NotEqual(task.AttemptToken, stored.AttemptToken);
+        Assert.Null(stored.StartedAt);
+        Assert.Equal(AttemptRecord.Lost, Assert.Single(stored.History).Outcome);
+        Assert.Equal(ghost, stored.History[0].Worker);
+        Assert.True(stored.DueAt > stored.CreatedAt + TimeSpan.FromMinutes(45), $"due {stored.DueAt}: the backoff of 1 h (±20%) was not applied");
+        Assert.DoesNotContain(await Store.ClaimAsync(stored.Worker!, 1_000, Ct), t => t.Id == task.Id);
+    }
+
+    [Fact]
+    public async Task Rescue_leaves_a_live_workers_tasks_and_takes_only_the_queued_ones_of_a_draining_worker()
+    {
+        var fence = await HoldLeaseAsync();
+        var target = await LiveWorkerAsync();
+        var steady = await LiveWorkerAsync();
+        var leaving = Unique("leaving");
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(leaving, NodeRole.Worker, "http://leaving", new NodeLoad(0, 0, 4, Draining: true)), Ct);
+        var steadyTask = await CreateAsync(worker: steady);
+        var runningOnLeaving = await CreateAsync(worker: leaving);
+        Assert.Single(await Store.ClaimAsync(leaving, 10, Ct));
+        var queuedOnLeaving = await CreateAsync(worker: leaving);
+
+        var rescued = await RescueAllAsync(fence);
+
+        Assert.DoesNotContain(rescued, t => t.Id == steadyTask.Id || t.Id == runningOnLeaving.Id);
+        Assert.Equal(steady, (await Store.GetAsync(steadyTask.Id, Ct))!.Worker);
+        Assert.Equal((TaskState.Running, leaving), ((await Store.GetAsync(runningOnLeaving.Id, Ct))!.Status, (await Store.GetAsync(runningOnLeaving.Id, Ct))!.Worker));
+        var moved = (await Store.GetAsync(queuedOnLeaving.Id, Ct))!;
+        Assert.Contains(moved.Worker, new[] { target, steady });
+        Assert.Equal(1, moved.Attempt);
+    }
+
+    [Fact]
+    public async Task Rescue_hands_nothing_to_a_silent_draining_quarantined_or_gateway_node()
+    {
+        // Other tests' live workers share this database and are fair targets: the check is that the task lands only
+        // on a worker registered as live (named live-...), never on the nodes below, even when they are the least loaded.
+        var fence = await HoldLeaseAsync();
+        var ghost = Unique("ghost");
+        var silent = Unique("silent");
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(silent, NodeRole.Worker, "http://s", new NodeLoad(0, 0, 4)), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("draining"), NodeRole.Worker, "http://d", new NodeLoad(0, 0, 4, Draining: true)), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("quarantined"), NodeRole.Worker, "http://q", new NodeLoad(0, 0, 4, Quarantined: true)), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("gateway"), NodeRole.Gateway, "http://g", default), Ct);
+        var queued = new List<TaskRecord>();
+        for (var i = 0; i < 20; i++)
+        {
+            queued.Add(await CreateAsync(worker: ghost));
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Ct);
+        await LiveWorkerAsync();
+        await RescueAllAsync(fence, workerTimeout: TimeSpan.FromMilliseconds(250));
+
+        foreach (var task in queued)
+        {
+            var worker = (await Store.GetAsync(task.Id, Ct))!.Worker;
+            Assert.True(worker?.StartsWith("live-", StringComparison.Ordinal) == true, $"task moved onto {worker}");
+        }
+    }
+
+    [Fact]
+    public async Task With_no_live_worker_a_rescue_still_fails_exhausted_tasks_and_leaves_queued_ones_with_their_owner()
+    {
+        var fence = await HoldLeaseAsync();
+        var ghost = Unique("ghost");
+        var exhausted = await CreateAsync(worker: ghost, maxAttempts: 1);
+        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
+        var queued = await CreateAsync(worker: ghost);
+
+        // Every node in this database is older than 1 ms by the time the statement runs: none is a target.
+        await RescueAllAsync(fence, workerTimeout: TimeSpan.FromMilliseconds(1));
+
+        var waiting = (await Store.GetAsync(queued.Id, Ct))!;
+        Assert.Equal((TaskState.Queued, ghost, queued.AttemptToken), (waiting.Status, waiting.Worker, waiting.AttemptToken));
+        Assert.Equal(TaskState.Failed, (await Store.GetAsync(exhausted.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Rescue_by_a_superseded_primary_is_fenced_and_changes_nothing()
     {
         var leaseName = Unique("lease");
         var old = (await fixture.Leases.TryAcquireAsync(leaseName, "gateway-old", "http://old", TimeSpan.FromMinutes(1), Ct)).Lease!;
         await fixture.Leases.ReleaseAsync(old.Fence, Ct);
-        var current = await fixture.Leases.TryAcquireAsync(leaseName, "gateway-new", "http://new", TimeSpan.FromMinutes(1), Ct);
-        Assert.True(current.Succeeded);
-        var task = await CreateAsync();
+        Assert.True((await fixture.Leases.TryAcquireAsync(leaseName, "gateway-new", "http://new", TimeSpan.FromMinutes(1), Ct)).Succeeded);
+        await LiveWorkerAsync();
+        var task = await CreateAsync(worker: Unique("ghost"));
 
-        var result = await Store.ApplyAsync(new RequeueTask(task.Id, task.AttemptToken, "worker-b", Guid.NewGuid(), old.Fence), Ct);
+        var result = await Store.RescueAsync(new RescueRequest(TimeSpan.FromSeconds(5), 10_000, Backoff), old.Fence, Ct);
 
-        Assert.Equal(TransitionOutcome.Fenced, result.Outcome);
-        Assert.Equal(task.Worker, (await Store.GetAsync(task.Id, Ct))!.Worker);
-        Assert.Equal(task.AttemptToken, (await Store.GetAsync(task.Id, Ct))!.AttemptToken);
+        Assert.True(result.Fenced);
+        Assert.Empty(result.Tasks);
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        Assert.Equal((task.Worker, task.AttemptToken), (stored.Worker, stored.AttemptToken));
     }
 
     [Fact]
-    public async Task Requeue_with_a_stale_attempt_token_is_a_conflict_even_under_the_current_epoch()
+    public async Task Release_hands_a_running_attempt_back_without_spending_it_and_refuses_the_old_token()
     {
-        var fence = await HoldLeaseAsync();
         var task = await CreateAsync();
+        Assert.Contains(await Store.ClaimAsync(task.Worker!, 1_000, Ct), t => t.Id == task.Id);
+        var next = Guid.NewGuid();
 
-        var result = await Store.ApplyAsync(new RequeueTask(task.Id, Guid.NewGuid(), "worker-b", Guid.NewGuid(), fence), Ct);
+        var released = await Store.ApplyAsync(new ReleaseAttempt(task.Id, task.AttemptToken, next), Ct);
+        var late = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
 
-        Assert.Equal(TransitionOutcome.Conflict, result.Outcome);
+        Assert.Equal(TransitionOutcome.Applied, released.Outcome);
+        Assert.Equal((TaskState.Queued, 1, next, task.Worker), (released.Task!.Status, released.Task.Attempt, released.Task.AttemptToken, released.Task.Worker));
+        Assert.Null(released.Task.StartedAt);
+        Assert.Empty(released.Task.History);
+        Assert.Equal(TransitionOutcome.Conflict, late.Outcome);
+    }
+
+    [Fact]
+    public async Task A_set_sent_again_after_its_commit_finds_its_own_rows_created()
+    {
+        var keyed = NewTask("echo", "1", key: Unique("key"));
+        var plain = NewTask("echo", "2");
+        await Store.CreateManyAsync([keyed, plain], Ct);
+
+        var again = await Store.CreateManyAsync([keyed, plain], Ct);
+
+        Assert.All(again, r => Assert.Equal(CreateOutcome.Created, r.Outcome));
+        Assert.Equal([keyed.Id, plain.Id], again.Select(r => r.Task.Id));
+    }
+
+    private static readonly RetryBackoff Backoff = new(TimeSpan.Zero, TimeSpan.Zero);
+
+    private async Task<List<RescuedTask>> RescueAllAsync(Fence fence, RetryBackoff? backoff = null, TimeSpan? workerTimeout = null)
+    {
+        var all = new List<RescuedTask>();
+        RescueResult result;
+        do
+        {
+            result = await Store.RescueAsync(new RescueRequest(workerTimeout ?? TimeSpan.FromSeconds(30), 1_000, backoff ?? Backoff), fence, Ct);
+            Assert.False(result.Fenced);
+            all.AddRange(result.Tasks);
+        }
+        while (result.Tasks.Count == 1_000);
+
+        return all;
+    }
+
+    private async Task<string> LiveWorkerAsync()
+    {
+        var id = Unique("live");
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, $"http://{id}", new NodeLoad(0, 0, 4)), Ct);
+        return id;
     }
 
     private async Task<Fence> HoldLeaseAsync()
@@ -676,7 +779,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var cancelled = NewTask("echo", "3", worker: worker);
         var queued = NewTask("echo", "4", worker: worker);
         await Store.CreateAsync(running, Ct);
-        Assert.Equal([running.Id], (await Store.ClaimAsync(worker, "job-r", 10, Ct)).Select(t => t.Id));
+        Assert.Equal([running.Id], (await Store.ClaimAsync(worker, 10, Ct)).Select(t => t.Id));
         foreach (var task in new[] { succeeded, cancelled, queued })
         {
             await Store.CreateAsync(task, Ct);
@@ -712,6 +815,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Worker = worker,
         AttemptToken = Guid.NewGuid(),
         IdempotencyKey = key,
+        Timeout = TimeSpan.FromSeconds(30),
     };
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";

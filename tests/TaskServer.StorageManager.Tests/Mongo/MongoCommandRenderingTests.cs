@@ -131,27 +131,23 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
-    public void Requeue_moves_the_task_to_the_new_worker_and_token_and_counts_only_a_running_attempt()
+    public void Release_hands_a_running_attempt_back_unspent_under_the_new_token_due_now()
     {
-        var requeue = new RequeueTask(TaskId, Token, "worker-b", NextToken, Fence);
+        var release = new ReleaseAttempt(TaskId, Token, NextToken);
 
         AssertBson(
-            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), status: { $in: ["Queued", "Running"] }, attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""",
-            MongoTaskCommands.TransitionFilter(requeue));
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), status: { $in: ["Running"] }, attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""",
+            MongoTaskCommands.TransitionFilter(release));
         AssertBson(
             """
             [{ $set: {
               status: "Queued",
-              worker: { $literal: "worker-b" },
-              attempt: { $add: ["$attempt", { $cond: [{ $eq: ["$status", "Running"] }, 1, 0] }] },
               attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") },
               startedAt: "$$REMOVE",
-              jobId: "$$REMOVE",
-              dueAt: "$$NOW",
-              history: { $cond: [{ $eq: ["$status", "Running"] }, { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "requeued" }, error: { $literal: "requeued by the primary" }, endedAt: "$$NOW" }]] }, { $ifNull: ["$history", []] }] }
+              dueAt: "$$NOW"
             } }]
             """,
-            MongoTaskCommands.TransitionUpdate(requeue));
+            MongoTaskCommands.TransitionUpdate(release));
     }
 
     [Fact]
@@ -179,6 +175,7 @@ public sealed class MongoCommandRenderingTests
                 attempt: { $literal: 1 },
                 attemptToken: { $literal: UUID("11111111-2222-4333-8444-555555555555") },
                 maxAttempts: { $literal: 3 },
+                timeoutMs: { $literal: 30000 },
                 worker: { $literal: "worker-a" },
                 idempotencyKey: { $literal: "key-1" },
                 payloadHash: { $literal: "{{task.PayloadHash}}" },
@@ -271,15 +268,6 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
-    public void Running_tasks_are_walked_in_id_order_from_a_cursor()
-    {
-        AssertBson(
-            """{ status: "Running", _id: { $gt: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b") } }""",
-            MongoTaskCommands.RunningFilter(Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")));
-        AssertBson("""{ status: "Running" }""", MongoTaskCommands.RunningFilter(after: null));
-    }
-
-    [Fact]
     public void A_claim_takes_the_workers_queued_tasks_that_are_due_by_the_server_clock()
     {
         AssertBson(
@@ -289,8 +277,8 @@ public sealed class MongoCommandRenderingTests
             """{ _id: { $in: [UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b")] }, worker: "worker-a", status: "Queued", $expr: { $lte: ["$dueAt", "$$NOW"] } }""",
             MongoTaskCommands.ClaimFilter([TaskId], "worker-a"));
         AssertBson(
-            """[{ $set: { status: "Running", startedAt: "$$NOW", jobId: { $literal: "job-1" }, claimId: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") } } }]""",
-            MongoTaskCommands.ClaimUpdate("job-1", NextToken));
+            """[{ $set: { status: "Running", startedAt: "$$NOW", claimId: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") } } }]""",
+            MongoTaskCommands.ClaimUpdate(NextToken));
         AssertBson(
             """{ claimId: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa"), status: "Running" }""",
             MongoTaskCommands.ClaimedFilter(NextToken));
@@ -385,10 +373,24 @@ public sealed class MongoCommandRenderingTests
             [{ $set: {
               role: { $literal: "Worker" }, url: { $literal: "http://w" },
               queued: { $literal: 3 }, running: { $literal: 2 }, capacity: { $literal: 8 },
-              quarantined: { $literal: true }, lastSeen: "$$NOW"
+              quarantined: { $literal: true }, draining: { $literal: false }, lastSeen: "$$NOW"
             } }]
             """,
             MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("node-1", NodeRole.Worker, "http://w", new NodeLoad(3, 2, 8, Quarantined: true))));
+    }
+
+    [Fact]
+    public void A_draining_worker_says_so_in_its_heartbeat_and_reads_back_draining()
+    {
+        var update = MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("node-1", NodeRole.Worker, "http://w", new NodeLoad(3, 2, 8, Draining: true)));
+        var stored = BsonDocument.Parse(
+            """
+            { _id: "node-1", role: "Worker", url: "http://w", queued: 3, running: 2, capacity: 8, quarantined: false, draining: true,
+              lastSeen: ISODate("2026-01-01T00:00:00Z"), ageMs: NumberLong(10) }
+            """);
+
+        Assert.Equal(BsonDocument.Parse("""{ $literal: true }"""), update[0]["$set"]["draining"]);
+        Assert.Equal(new NodeLoad(3, 2, 8, Draining: true), MongoNodeCommands.ToNode(stored).Load);
     }
 
     [Fact]
@@ -409,11 +411,36 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
-    public void Eviction_deletes_only_a_node_whose_heartbeat_is_at_least_the_timeout_old()
+    public void Eviction_deletes_only_a_node_whose_heartbeat_is_at_least_the_timeout_old_and_that_owns_no_active_task()
     {
+        // In one fenced transaction: the look for one task the node owns (on the tasks' { worker, status, dueAt }
+        // index), then the conditional delete.
+        AssertBson(
+            """{ worker: "node-1", status: { $in: ["Queued", "Running"] } }""",
+            MongoTaskCommands.ActiveByWorkerFilter("node-1"));
+        AssertBson("""{ _id: 1 }""", MongoTaskCommands.IdOnly);
         AssertBson(
             """{ _id: "node-1", $expr: { $lte: ["$lastSeen", { $subtract: ["$$NOW", NumberLong(5000)] }] } }""",
             MongoNodeCommands.StaleFilter("node-1", TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void Leaving_deletes_the_nodes_own_document_by_id_alone()
+    {
+        // No staleness condition and no fence: a stopping node removes itself whatever its last heartbeat.
+        AssertBson("""{ _id: "node-1" }""", MongoNodeCommands.ById("node-1"));
+    }
+
+    [Fact]
+    public void A_fenced_write_reads_one_snapshot_from_the_primary_and_commits_to_a_majority_within_its_bound()
+    {
+        var options = MongoFencedWriter.Options(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(ReadConcern.Snapshot, options.ReadConcern);
+        Assert.Equal(ReadPreference.Primary, options.ReadPreference);
+        Assert.Equal(WriteConcern.WMajority.W, options.WriteConcern!.W);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.WriteConcern.WTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.MaxCommitTime);
     }
 
     [Fact]
@@ -431,6 +458,160 @@ public sealed class MongoCommandRenderingTests
             new NodeRecord("node-1", NodeRole.Standalone, "http://w", new NodeLoad(3, 2, 8), new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), TimeSpan.FromMilliseconds(1234)),
             node);
         Assert.True(MongoNodeCommands.ToNode(document.Set("quarantined", true)).Load.Quarantined);
+        Assert.False(node.Load.Draining);
+    }
+
+    [Fact]
+    public void A_rescue_keeps_the_tasks_of_live_nodes_and_hands_work_to_live_workers_neither_draining_nor_quarantined_least_loaded_first()
+    {
+        var scope = RescueScope.Of(LiveNodes);
+
+        Assert.Equal(["gateway-a", "worker-b", "worker-c", "worker-d", "worker-e"], scope.Live);
+        Assert.Equal(["gateway-a", "worker-b", "worker-c", "worker-e"], scope.KeepQueued);
+        Assert.Equal(["worker-c", "worker-b"], scope.Targets);
+    }
+
+    [Fact]
+    public void Rescue_candidates_are_queued_tasks_of_owners_not_keeping_their_queue_and_running_tasks_of_owners_not_live()
+    {
+        AssertBson(
+            """
+            { $or: [
+              { status: "Queued", worker: { $nin: ["gateway-a", "worker-b", "worker-c", "worker-e"] } },
+              { status: "Running", worker: { $nin: ["gateway-a", "worker-b", "worker-c", "worker-d", "worker-e"] } }
+            ] }
+            """,
+            MongoTaskCommands.RescueCandidatesFilter(RescueScope.Of(LiveNodes)));
+        AssertBson(
+            """{ _id: 1, status: 1, worker: 1, attempt: 1, maxAttempts: 1, attemptToken: 1 }""",
+            MongoTaskCommands.RescueCandidateOnly);
+    }
+
+    [Fact]
+    public void With_no_live_worker_to_receive_them_a_rescue_reads_only_running_tasks_whose_lost_attempt_was_the_last()
+    {
+        var scope = RescueScope.Of([.. LiveNodes.Where(node => node.NodeId is "gateway-a" or "worker-d")]);
+
+        Assert.Empty(scope.Targets);
+        AssertBson(
+            """{ status: "Running", worker: { $nin: ["gateway-a", "worker-d"] }, $expr: { $gte: ["$attempt", "$maxAttempts"] } }""",
+            MongoTaskCommands.RescueCandidatesFilter(scope));
+    }
+
+    [Fact]
+    public void A_rescue_moves_queued_tasks_gives_a_lost_attempt_its_successor_after_the_backoff_and_fails_a_lost_last_attempt()
+    {
+        var tokens = new Queue<Guid>([NextToken, Guid.Parse("77777777-7777-4888-9999-aaaaaaaaaaaa"), Guid.Parse("88888888-7777-4888-9999-aaaaaaaaaaaa")]);
+        RescueCandidate[] candidates =
+        [
+            new(TaskId, TaskState.Queued, "worker-x", 1, 3, Token),
+            new(SecondId, TaskState.Running, "worker-x", 2, 3, Token),
+            new(ThirdId, TaskState.Running, "worker-x", 3, 3, Token),
+            new(FourthId, TaskState.Queued, Worker: null, 1, 1, Token),
+        ];
+
+        var steps = MongoRescuePlan.Plan(RescueScope.Of(LiveNodes), candidates, Backoff, tokens.Dequeue, () => 0.5);
+
+        Assert.Equal(
+            [
+                new RescuedTask(TaskId, "worker-x", "worker-c", TaskState.Queued, 1),
+                new RescuedTask(SecondId, "worker-x", "worker-b", TaskState.Queued, 3),
+                new RescuedTask(ThirdId, "worker-x", "worker-x", TaskState.Failed, 3),
+                // The failure took the first target's turn, as on PostgreSQL: the fourth candidate gets the second target.
+                new RescuedTask(FourthId, null, "worker-b", TaskState.Queued, 1),
+            ],
+            steps.Select(step => step.Task));
+
+        // Each write is conditioned on the state, the owner and the token the task was found with.
+        AssertBson(
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), status: "Queued", worker: "worker-x", attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""",
+            steps[0].Filter);
+        AssertBson(
+            """[{ $set: { worker: { $literal: "worker-c" }, attemptToken: { $literal: UUID("66666666-7777-4888-9999-aaaaaaaaaaaa") } } }]""",
+            steps[0].Update);
+
+        // Attempt 3 follows after Base doubled once, with the jitter's middle (x1.0).
+        AssertBson(
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6c"), status: "Running", worker: "worker-x", attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""",
+            steps[1].Filter);
+        AssertBson(
+            """
+            [{ $set: {
+              status: "Queued",
+              worker: { $literal: "worker-b" },
+              attempt: { $add: ["$attempt", 1] },
+              attemptToken: { $literal: UUID("77777777-7777-4888-9999-aaaaaaaaaaaa") },
+              error: { $literal: "worker worker-x was lost during attempt 2" },
+              startedAt: "$$REMOVE",
+              dueAt: { $add: ["$$NOW", NumberLong(2000)] },
+              history: { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "lost" }, error: { $literal: "worker worker-x was lost during attempt 2" }, endedAt: "$$NOW" }]] }
+            } }]
+            """,
+            steps[1].Update);
+
+        AssertBson(
+            """
+            [{ $set: {
+              status: "Failed",
+              error: { $literal: "worker worker-x was lost during attempt 3" },
+              finishedAt: "$$NOW",
+              history: { $concatArrays: [{ $ifNull: ["$history", []] }, [{ attempt: "$attempt", worker: "$worker", outcome: { $literal: "failed" }, error: { $literal: "worker worker-x was lost during attempt 3" }, endedAt: "$$NOW" }]] }
+            } }]
+            """,
+            steps[2].Update);
+
+        // A task with no owner is found by a null owner, which matches a missing field.
+        AssertBson(
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6e"), status: "Queued", worker: null, attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""",
+            steps[3].Filter);
+        Assert.Empty(tokens);
+    }
+
+    [Fact]
+    public void A_rescue_with_no_live_worker_writes_only_the_failures_and_mints_nothing()
+    {
+        var scope = RescueScope.Of([.. LiveNodes.Where(node => node.NodeId is "gateway-a")]);
+        RescueCandidate[] candidates =
+        [
+            new(TaskId, TaskState.Running, "worker-x", 1, 3, Token),
+            new(SecondId, TaskState.Running, "worker-x", 3, 3, Token),
+            new(ThirdId, TaskState.Queued, "worker-x", 1, 3, Token),
+        ];
+
+        var steps = MongoRescuePlan.Plan(
+            scope,
+            candidates,
+            Backoff,
+            () => throw new InvalidOperationException("no token is needed"),
+            () => throw new InvalidOperationException("no backoff is needed"));
+
+        Assert.Equal([new RescuedTask(SecondId, "worker-x", "worker-x", TaskState.Failed, 3)], steps.Select(step => step.Task));
+    }
+
+    [Fact]
+    public void A_lost_attempts_backoff_is_the_retry_backoff_of_the_next_attempt()
+    {
+        var candidate = new RescueCandidate(TaskId, TaskState.Running, "worker-x", 4, 9, Token);
+
+        var step = MongoRescuePlan.Plan(RescueScope.Of(LiveNodes), [candidate], Backoff, () => NextToken, () => 0).Single();
+
+        // Attempt 5: Base doubled three times (8 s), times the low end of the jitter (0.8).
+        Assert.Equal(TimeSpan.FromMilliseconds(6400), Backoff.Delay(5, 0));
+        Assert.Equal(BsonDocument.Parse("""{ $add: ["$$NOW", NumberLong(6400)] }"""), step.Update[0]["$set"]["dueAt"]);
+        Assert.Equal("worker worker-x was lost during attempt 4", MongoRescuePlan.LostError(candidate));
+    }
+
+    [Fact]
+    public void A_rescue_candidate_maps_from_its_projection_and_a_missing_owner_is_none()
+    {
+        var document = BsonDocument.Parse(
+            """{ _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), status: "Running", attempt: 2, maxAttempts: 3, attemptToken: UUID("11111111-2222-4333-8444-555555555555") }""");
+
+        var unowned = RescueCandidate.From(document);
+
+        Assert.Equal(new RescueCandidate(TaskId, TaskState.Running, null, 2, 3, Token), unowned);
+        Assert.Equal("worker (none) was lost during attempt 2", MongoRescuePlan.LostError(unowned));
+        Assert.Equal("worker-a", RescueCandidate.From(document.Set("worker", "worker-a")).Worker);
     }
 
     [Fact]
@@ -442,11 +623,14 @@ public sealed class MongoCommandRenderingTests
             .. TransitionsOfEveryKind().Select(MongoTaskCommands.TransitionUpdate),
             MongoLeaseCommands.AcquireUpdate("a", "http://a", "app", Token, TimeSpan.FromSeconds(2)),
             MongoLeaseCommands.TakeOverUpdate("a", "http://a", "app", Token, TimeSpan.FromSeconds(2)),
-            MongoTaskCommands.ClaimUpdate("job", Token),
+            MongoTaskCommands.ClaimUpdate(Token),
+            MongoTaskCommands.RescueQueued("w", Token),
+            MongoTaskCommands.RescueLostAttempt("w", Token, TimeSpan.FromSeconds(1), "e"),
+            MongoTaskCommands.FailLostAttempt("e"),
             MongoLeaseCommands.RenewUpdate(TimeSpan.FromSeconds(2)),
             MongoLeaseCommands.ReleaseUpdate(),
             MongoLeaseCommands.FenceTouch(),
-            MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("n", NodeRole.Worker, "http://w", new NodeLoad(0, 0, 1))),
+            MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("n", NodeRole.Worker, "http://w", new NodeLoad(0, 0, 1, Draining: true))),
         ];
 
         Assert.All(updates, update => Assert.DoesNotContain(Flatten(new BsonArray(update)), value => value.IsBsonDateTime));
@@ -500,7 +684,7 @@ public sealed class MongoCommandRenderingTests
             { _id: UUID("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b"), type: "echo", payload: { x: 1 }, status: "Succeeded",
               attempt: 2, attemptToken: UUID("11111111-2222-4333-8444-555555555555"), maxAttempts: 3, worker: "worker-a",
               payloadHash: "abc", createdAt: ISODate("2026-01-01T00:00:00.123Z"), finishedAt: ISODate("2026-01-01T00:00:01Z"),
-              result: null }
+              result: null, jobId: "job-from-an-older-build" }
             """);
 
         var task = MongoTaskDocuments.ToTask(document);
@@ -521,8 +705,11 @@ public sealed class MongoCommandRenderingTests
                 FinishedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 1, TimeSpan.Zero),
                 // A handler that returned JSON null has a result, and it is "null".
                 Result = "null",
+                // Stored before timeouts were recorded: PostgreSQL's migration default.
+                Timeout = TimeSpan.FromMinutes(5),
             },
             task);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), MongoTaskDocuments.ToTask(document.Set("timeoutMs", 1500)).Timeout);
     }
 
     [Fact]
@@ -553,10 +740,28 @@ public sealed class MongoCommandRenderingTests
         new FailAttempt(TaskId, Token, "e"),
         new RetryAttempt(TaskId, Token, "e", NextToken),
         new CancelTask(TaskId),
-        new RequeueTask(TaskId, Token, "w", NextToken, Fence),
+        new ReleaseAttempt(TaskId, Token, NextToken),
     ];
 
     private const string TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    private static readonly Guid SecondId = Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6c");
+    private static readonly Guid ThirdId = Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6d");
+    private static readonly Guid FourthId = Guid.Parse("0197a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6e");
+    private static readonly RetryBackoff Backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+
+    /// <summary>The live nodes as the rescue reads them (sorted by id): a gateway, two workers of different load, a draining one, a quarantined one.</summary>
+    private static readonly NodeRecord[] LiveNodes =
+    [
+        Node("gateway-a", NodeRole.Gateway, new NodeLoad(0, 0, 0)),
+        Node("worker-b", NodeRole.Worker, new NodeLoad(5, 1, 8)),
+        Node("worker-c", NodeRole.Standalone, new NodeLoad(1, 1, 8)),
+        Node("worker-d", NodeRole.Worker, new NodeLoad(0, 0, 8, Draining: true)),
+        Node("worker-e", NodeRole.Worker, new NodeLoad(0, 0, 8, Quarantined: true)),
+    ];
+
+    private static NodeRecord Node(string id, NodeRole role, NodeLoad load) =>
+        new(id, role, $"http://{id}", load, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), TimeSpan.FromMilliseconds(100));
 
     private static NewTask NewTask(string payload, string? idempotencyKey) => new()
     {
@@ -567,6 +772,7 @@ public sealed class MongoCommandRenderingTests
         Worker = "worker-a",
         AttemptToken = Token,
         IdempotencyKey = idempotencyKey,
+        Timeout = TimeSpan.FromSeconds(30),
     };
 
     private static void AssertBson(string expected, BsonDocument actual) => Assert.Equal(Json(Parse(expected)), Json(actual));

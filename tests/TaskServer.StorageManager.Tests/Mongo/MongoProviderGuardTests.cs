@@ -100,6 +100,7 @@ public sealed class MongoProviderGuardTests
         Assert.Throws<TaskNotStorableException>(() => MongoTaskCommands.Create(new NewTask
         {
             Id = Guid.CreateVersion7(), Type = "echo", Payload = large, MaxAttempts = 1, Worker = "w", AttemptToken = Guid.NewGuid(),
+            Timeout = TimeSpan.FromSeconds(30),
         }));
         var update = MongoTaskCommands.TransitionUpdate(new CompleteAttempt(Guid.CreateVersion7(), Guid.NewGuid(), large))[0]["$set"];
         Assert.Equal("Failed", update["status"]);
@@ -137,17 +138,22 @@ public sealed class MongoProviderGuardTests
         var id = Guid.CreateVersion7();
         Func<Task>[] calls =
         [
-            () => tasks.CreateManyAsync([new NewTask { Id = id, Type = "echo", Payload = "1", MaxAttempts = 1, Worker = "w", AttemptToken = id }], CancellationToken.None),
+            () => tasks.CreateManyAsync(
+                [new NewTask { Id = id, Type = "echo", Payload = "1", MaxAttempts = 1, Worker = "w", AttemptToken = id, Timeout = TimeSpan.FromSeconds(30) }],
+                CancellationToken.None),
             () => tasks.GetAsync(id, CancellationToken.None),
             () => tasks.ListAsync(new TaskQuery(), CancellationToken.None),
-            () => tasks.ClaimAsync("w", "j", 10, CancellationToken.None),
+            () => tasks.ClaimAsync("w", 10, CancellationToken.None),
             () => tasks.ApplyAsync(new CancelTask(id), CancellationToken.None),
-            () => tasks.ApplyAsync(new RequeueTask(id, id, "w", id, fence), CancellationToken.None),
+            () => tasks.ApplyAsync(new ReleaseAttempt(id, id, id), CancellationToken.None),
             () => tasks.ApplyOutcomesAsync([new FailAttempt(id, id, "e")], CancellationToken.None),
             () => tasks.CountByStatusAsync(CancellationToken.None),
             () => tasks.CountActiveByWorkerAsync("w", CancellationToken.None),
             () => tasks.GetCurrentAttemptsAsync([id], CancellationToken.None),
-            () => tasks.ListRunningAsync(null, 10, CancellationToken.None),
+            () => tasks.RescueAsync(
+                new RescueRequest(TimeSpan.FromSeconds(5), 10, new RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1))),
+                fence,
+                CancellationToken.None),
             () => tasks.ListActiveByWorkerAsync("w", 10, CancellationToken.None),
             () => leases.TryAcquireAsync("l", "h", "http://h", TimeSpan.FromSeconds(2), CancellationToken.None),
             () => leases.TryRenewAsync(fence, TimeSpan.FromSeconds(2), CancellationToken.None),
@@ -156,6 +162,7 @@ public sealed class MongoProviderGuardTests
             () => nodes.HeartbeatAsync(new NodeHeartbeat("n", NodeRole.Worker, "http://n", new NodeLoad(0, 0, 1)), CancellationToken.None),
             () => nodes.ListLiveAsync(TimeSpan.FromSeconds(5), CancellationToken.None),
             () => nodes.EvictAsync("n", TimeSpan.FromSeconds(5), fence, CancellationToken.None),
+            () => nodes.LeaveAsync("n", CancellationToken.None),
             () => new MongoFailoverLog(collections).ListAsync("l", 10, CancellationToken.None),
             () => new MongoProbe(collections).PingAsync(CancellationToken.None),
         ];

@@ -17,6 +17,15 @@ internal static class MongoServerRules
         "$addFields", "$set", "$project", "$unset", "$replaceRoot", "$replaceWith",
     };
 
+    /// <summary>
+    /// The aggregation stages a multi-document transaction refuses (manual, "Transactions and Operations", CRUD
+    /// operations: aggregate "excluding the following stages"). A fenced write's reads run inside its transaction.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> StagesRefusedInTransactions = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "$collStats", "$currentOp", "$indexStats", "$listLocalSessions", "$listSessions", "$merge", "$out", "$planCacheStats",
+    };
+
     /// <summary>System variables a pipeline may read; any other <c>$$</c> name is an undefined variable (error 17276).</summary>
     internal static readonly IReadOnlySet<string> SystemVariables = new HashSet<string>(StringComparer.Ordinal) { "$$NOW", "$$REMOVE", "$$ROOT" };
 
@@ -126,6 +135,11 @@ internal static class MongoServerRules
             }
         }
     }
+
+    internal static IEnumerable<string> TransactionStageViolations(IEnumerable<BsonDocument> stages) =>
+        stages.Select(stage => stage.GetElement(0).Name)
+            .Where(StagesRefusedInTransactions.Contains)
+            .Select(name => $"stage {name} is not allowed in a multi-document transaction");
 
     /// <summary>
     /// A write meant to take a document's lock (a fence) must change it: MongoDB skips an update that leaves the

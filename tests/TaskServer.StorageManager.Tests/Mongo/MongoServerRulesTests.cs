@@ -22,7 +22,7 @@ public sealed class MongoServerRulesTests
 
     private static readonly IReadOnlySet<string> TaskFields = Constants(typeof(TaskField));
     private static readonly IReadOnlySet<string> LeaseFields = new HashSet<string>(Constants(typeof(MongoLeaseCommands))) { "_id" };
-    private static readonly IReadOnlySet<string> NodeFields = new HashSet<string> { "_id", "role", "url", "queued", "running", "capacity", "quarantined", "lastSeen", "ageMs" };
+    private static readonly IReadOnlySet<string> NodeFields = new HashSet<string> { "_id", "role", "url", "queued", "running", "capacity", "quarantined", "draining", "lastSeen", "ageMs" };
     private static readonly IReadOnlySet<string> SchemaFields = new HashSet<string> { "_id", "version" };
 
     private enum Kind
@@ -36,7 +36,11 @@ public sealed class MongoServerRulesTests
 
     private static IEnumerable<Write> Writes()
     {
-        var newTask = new NewTask { Id = TaskId, Type = "$type", Payload = """{"$x":"$y"}""", MaxAttempts = 3, Worker = "$worker", AttemptToken = Token, IdempotencyKey = "$key", Owner = "$owner" };
+        var newTask = new NewTask
+        {
+            Id = TaskId, Type = "$type", Payload = """{"$x":"$y"}""", MaxAttempts = 3, Worker = "$worker", AttemptToken = Token, IdempotencyKey = "$key",
+            Owner = "$owner", Timeout = TimeSpan.FromSeconds(30),
+        };
         yield return new("Create", Kind.Upsert, MongoTaskCommands.ById(TaskId), MongoTaskCommands.Create(newTask), TaskFields);
         foreach (var transition in Transitions())
         {
@@ -44,13 +48,21 @@ public sealed class MongoServerRulesTests
             yield return new("OutcomeUpdate:" + transition.GetType().Name, Kind.Update, MongoTaskCommands.TransitionFilter(transition), MongoTaskCommands.OutcomeUpdate(transition, Token), TaskFields);
         }
 
-        yield return new("ClaimUpdate", Kind.Update, MongoTaskCommands.ClaimFilter([TaskId], "$worker"), MongoTaskCommands.ClaimUpdate("$job", Token), TaskFields);
+        yield return new("ClaimUpdate", Kind.Update, MongoTaskCommands.ClaimFilter([TaskId], "$worker"), MongoTaskCommands.ClaimUpdate(Token), TaskFields);
+        foreach (var candidate in RescueCandidates())
+        {
+            var filter = MongoTaskCommands.RescueFilter(candidate);
+            yield return new("RescueQueued", Kind.Update, filter, MongoTaskCommands.RescueQueued("$target", Token), TaskFields);
+            yield return new("RescueLostAttempt", Kind.Update, filter, MongoTaskCommands.RescueLostAttempt("$target", Token, TimeSpan.FromSeconds(2), "$error"), TaskFields);
+            yield return new("FailLostAttempt", Kind.Update, filter, MongoTaskCommands.FailLostAttempt("$error"), TaskFields);
+        }
+
         yield return new("AcquireUpdate", Kind.Upsert, MongoLeaseCommands.AcquireFilter("gateway-primary"), MongoLeaseCommands.AcquireUpdate("$holder", "$url", "$app", Token, TimeSpan.FromSeconds(2)), LeaseFields);
         yield return new("TakeOverUpdate", Kind.Update, MongoLeaseCommands.TakeOverFilter("gateway-primary", 7, Token), MongoLeaseCommands.TakeOverUpdate("$holder", "$url", "$app", Token, TimeSpan.FromSeconds(2)), LeaseFields);
         yield return new("RenewUpdate", Kind.Update, MongoLeaseCommands.HeldFilter(Fence), MongoLeaseCommands.RenewUpdate(TimeSpan.FromSeconds(2)), LeaseFields);
         yield return new("ReleaseUpdate", Kind.Update, MongoLeaseCommands.HeldFilter(Fence), MongoLeaseCommands.ReleaseUpdate(), LeaseFields);
         yield return new("FenceTouch", Kind.LockTakingUpdate, MongoLeaseCommands.HeldFilter(Fence), MongoLeaseCommands.FenceTouch(), LeaseFields);
-        yield return new("HeartbeatUpdate", Kind.Upsert, MongoNodeCommands.ById("$node"), MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("$node", NodeRole.Worker, "$url", new NodeLoad(1, 2, 3))), NodeFields);
+        yield return new("HeartbeatUpdate", Kind.Upsert, MongoNodeCommands.ById("$node"), MongoNodeCommands.HeartbeatUpdate(new NodeHeartbeat("$node", NodeRole.Worker, "$url", new NodeLoad(1, 2, 3, Quarantined: true, Draining: true))), NodeFields);
         yield return new("SchemaVersionUpdate", Kind.Upsert, new BsonDocument("_id", "tasks"), MongoStorageInitializer.SchemaVersionUpdate(), SchemaFields);
     }
 
@@ -68,7 +80,13 @@ public sealed class MongoServerRulesTests
         yield return ("ClaimableFilter", MongoTaskCommands.ClaimableFilter("w"));
         yield return ("ClaimFilter", MongoTaskCommands.ClaimFilter([TaskId], "w"));
         yield return ("ClaimedFilter", MongoTaskCommands.ClaimedFilter(Token));
-        yield return ("RunningFilter", MongoTaskCommands.RunningFilter(TaskId));
+        yield return ("RescueCandidatesFilter", MongoTaskCommands.RescueCandidatesFilter(RescueScope.Of(LiveNodes)));
+        yield return ("RescueCandidatesFilter", MongoTaskCommands.RescueCandidatesFilter(RescueScope.Of([])));
+        foreach (var candidate in RescueCandidates())
+        {
+            yield return ("RescueFilter", MongoTaskCommands.RescueFilter(candidate));
+        }
+
         yield return ("CountActiveByWorker", MongoTaskCommands.CountActiveByWorker("w")[0]["$match"].AsBsonDocument);
         yield return ("CountByStatus", MongoTaskCommands.CountByStatus()[0]["$match"].AsBsonDocument);
         yield return ("FinishedBefore", MongoTaskCommands.FinishedBefore(TimeSpan.FromDays(7), 500)[0]["$match"].AsBsonDocument);
@@ -83,7 +101,7 @@ public sealed class MongoServerRulesTests
     private static readonly string[] Others =
     [
         "Read", "HolderConnections", "List", "ListLive", "StaleFilter", "HeldFilter", "AcquireFilter", "TakeOverFilter",
-        "NewestFirst", "OldestFirst", "IdOnly", "CurrentAttemptOnly", "OutcomeOnly",
+        "NewestFirst", "OldestFirst", "IdOnly", "CurrentAttemptOnly", "OutcomeOnly", "RescueCandidateOnly",
     ];
 
     [Fact]
@@ -157,7 +175,24 @@ public sealed class MongoServerRulesTests
         Assert.Equal(new BsonDocument("appName", "taskserver-lease-x"), stages[1]["$match"]);
     }
 
+    [Fact]
+    public void The_reads_of_a_fenced_transaction_use_only_stages_a_transaction_allows()
+    {
+        // The rescue reads the live nodes with this aggregation inside its transaction; its candidates and eviction's
+        // look for a task are finds, which a transaction allows with any query.
+        Assert.Empty(MongoServerRules.TransactionStageViolations(MongoNodeCommands.ListLive(TimeSpan.FromSeconds(5))));
+    }
+
     // The rules themselves, each shown to catch the defect it was written for.
+
+    [Fact]
+    public void The_rules_refuse_a_stage_no_transaction_may_run()
+    {
+        BsonDocument[] stages = [new BsonDocument("$match", new BsonDocument()), new BsonDocument("$out", "elsewhere")];
+
+        Assert.Single(MongoServerRules.TransactionStageViolations(stages));
+        Assert.NotEmpty(MongoServerRules.TransactionStageViolations(MongoLeaseCommands.HolderConnections("app")));
+    }
 
     [Fact]
     public void The_rules_refuse_the_acquisition_query_the_server_refused()
@@ -202,7 +237,21 @@ public sealed class MongoServerRulesTests
         new FailAttempt(TaskId, Token, "$e"),
         new RetryAttempt(TaskId, Token, "$e", Token, TimeSpan.FromSeconds(1)),
         new CancelTask(TaskId),
-        new RequeueTask(TaskId, Token, "$w", Token, Fence),
+        new ReleaseAttempt(TaskId, Token, Token),
+    ];
+
+    /// <summary>Nodes whose ids look like field paths: a filter must hold them as values.</summary>
+    private static readonly NodeRecord[] LiveNodes =
+    [
+        new("$gateway", NodeRole.Gateway, "http://g", new NodeLoad(0, 0, 0), DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+        new("$worker", NodeRole.Worker, "http://w", new NodeLoad(0, 0, 8), DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+        new("$draining", NodeRole.Worker, "http://d", new NodeLoad(0, 0, 8, Draining: true), DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+    ];
+
+    private static IEnumerable<RescueCandidate> RescueCandidates() =>
+    [
+        new(TaskId, TaskState.Queued, "$lost", 1, 3, Token),
+        new(TaskId, TaskState.Running, Worker: null, 2, 3, Token),
     ];
 
     private static HashSet<string> Constants(Type type) =>

@@ -1,5 +1,4 @@
 using System.Reflection;
-using TaskServer.StorageManager.Leases;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.StorageManager.Tests.Tasks;
@@ -17,7 +16,7 @@ public sealed class TaskStateMachineTests
         new FailAttempt(Id, Token, "e"),
         new RetryAttempt(Id, Token, "e", Guid.NewGuid()),
         new CancelTask(Id),
-        new RequeueTask(Id, Token, "w", Guid.NewGuid(), new Fence("lease", "g", 1)),
+        new ReleaseAttempt(Id, Token, Guid.NewGuid()),
     ];
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>
 /// A level that only rises: whoever has seen version N waits until something raises it past N. Unlike an event, a

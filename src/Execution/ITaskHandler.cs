@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>Runs one task type. Registered through DI with <c>AddTaskHandler&lt;T&gt;()</c>; the type name is what clients send.</summary>
 public interface ITaskHandler
@@ -16,3 +16,6 @@ public interface ITaskHandler
 }
 
 public sealed record TaskExecutionContext(Guid TaskId, int Attempt, int MaxAttempts, JsonElement Payload);
+
+/// <summary>A failure a handler reports in its own words: the task's error is the message alone, without the exception's type.</summary>
+public sealed class TaskHandlerException(string message) : Exception(message);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>
 /// Implemented by a handler whose result can be checked against its payload. The worker verifies every result of such a

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 
-namespace TaskServer.Host.Execution;
+
+namespace TaskServer.Execution;
 
 /// <summary>The registered handlers by task type.</summary>
 public sealed class TaskHandlers(IEnumerable<ITaskHandler> handlers)

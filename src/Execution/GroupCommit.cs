@@ -1,24 +1,32 @@
 using System.Threading.Channels;
 
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>
 /// Many callers' writes in one database write and one commit. Each caller waits for its own result; one loop takes
 /// whatever has queued up and writes it as a set. Nothing waits for a window to fill: when idle a write goes out at
-/// once, and under load the sets grow by themselves while the previous write is in flight. A set that fails is split
-/// and each item written alone, so one bad item fails only its own caller.
+/// once, and under load the sets grow by themselves while the previous write is in flight. A set that fails with an
+/// error one item can cause (a data error) is split and each item written alone, so one bad item fails only its own
+/// caller; an outage fails the whole set at once, since writing its items one by one would only wait N times as long.
 /// </summary>
 /// <remarks>The loop runs until <c>ApplicationStopped</c>, past the stopping phase: writes made while the host shuts down still land.</remarks>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> write;
+    private readonly Func<Exception, bool> isItemError;
     private readonly int maxSetSize;
     private readonly Task loop;
 
-    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> write, int maxSetSize, CancellationToken stopped)
+    /// <param name="isItemError">Whether a failed set's error may come from one of its items (then the set is split).</param>
+    public GroupCommit(
+        Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> write,
+        Func<Exception, bool> isItemError,
+        int maxSetSize,
+        CancellationToken stopped)
     {
         this.write = write;
+        this.isItemError = isItemError;
         this.maxSetSize = maxSetSize;
         loop = Task.Run(() => RunAsync(stopped), CancellationToken.None);
     }
@@ -81,7 +89,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
                 set[i].Completion.TrySetResult(results[i]);
             }
         }
-        catch (Exception exception) when (set.Count > 1 && exception is not OperationCanceledException)
+        catch (Exception exception) when (set.Count > 1 && exception is not OperationCanceledException && isItemError(exception))
         {
             foreach (var single in set)
             {
@@ -90,7 +98,10 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         }
         catch (Exception exception)
         {
-            set[0].Completion.TrySetException(exception);
+            foreach (var failed in set)
+            {
+                failed.Completion.TrySetException(exception);
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>
 /// "This worker may have due tasks": raised when its intake commits a set, when a retry's backoff ends, and when its
