@@ -108,7 +108,7 @@ public sealed class OpenApiDocumentTests(StandaloneFixture cluster)
         Assert.False(key.Required);
         Assert.Equal("SubmitTaskBody", (submit.RequestBody!.Content!["application/json"].Schema as OpenApiSchemaReference)?.Reference.Id);
         var body = document.Components!.Schemas!["SubmitTaskBody"];
-        Assert.Equal(["maxAttempts", "payload", "type"], body.Properties!.Keys.Order());
+        Assert.Equal(["maxAttempts", "payload", "timeout", "type"], body.Properties!.Keys.Order());
         Assert.Equal(["type"], body.Required!);
         var accepted = submit.Responses!["202"];
         Assert.Equal("TaskView", (accepted.Content!["application/json"].Schema as OpenApiSchemaReference)?.Reference.Id);
