@@ -230,7 +230,7 @@ internal static class NodeComposition
                         return;
                     }
 
-                    await next();
+                    await SubmissionRetry.ForwardAsync(context, () => next(), execution.MaxPayloadBytes);
                 });
                 proxy.UseLoadBalancing();
                 proxy.Use((context, next) =>

@@ -25,8 +25,7 @@ public static class RoutingServiceCollectionExtensions
         services.AddSingleton<ILoadBalancingPolicy>(provider => new LeastLoadPolicy(provider.GetRequiredService<WorkerLoadBoard>(), Random.Shared));
         services.AddHostedService<WorkerDestinationsService>();
 
-        // One refused connection is enough evidence to stop sending to a worker until it is reactivated.
-        services.Configure<TransportFailureRateHealthPolicyOptions>(options => options.MinimalTotalCountThreshold = 1);
+        services.AddSingleton<IPassiveHealthCheckPolicy, WorkerFailurePolicy>();
         healthChecks.AddCheck<HealthyWorkersHealthCheck>("workers", tags: [readyTag]);
         return services.AddReverseProxy().LoadFromMemory([], []);
     }

@@ -1,3 +1,4 @@
+using TaskServer.LoadManager.Balancing;
 using TaskServer.StorageManager.Nodes;
 using Yarp.ReverseProxy.Configuration;
 
@@ -35,7 +36,8 @@ public static class TaskRoutes
         HealthCheck = new HealthCheckConfig
         {
             // Active: a worker that stops answering /health/worker leaves rotation after two probes and
-            // comes back after one good one. Passive: a refused connection takes it out at once.
+            // comes back after one good one. Passive: a transport failure takes it out at once, and so does a fifth
+            // of its answers being 5xx (WorkerFailurePolicy).
             Active = new ActiveHealthCheckConfig
             {
                 Enabled = true,
@@ -47,7 +49,7 @@ public static class TaskRoutes
             Passive = new PassiveHealthCheckConfig
             {
                 Enabled = true,
-                Policy = "TransportFailureRate",
+                Policy = WorkerFailurePolicy.PolicyName,
                 ReactivationPeriod = options.HealthProbeInterval * 2,
             },
         },

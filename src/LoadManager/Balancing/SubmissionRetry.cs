@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace TaskServer.LoadManager.Balancing;
+
+/// <summary>
+/// A worker's failure does not reach the client: a submission that a worker did not take (a transport failure, or a
+/// 5xx answer) is sent once more, to another worker of the policy. That is safe because every forwarded submission
+/// carries an idempotency key: the client's, or one the gateway adds when the client sent none, so a set the first
+/// worker committed without answering is found, not created again, by the second. The answer is held by the gateway
+/// until it is final (it is one task's JSON), so a failed first try never reaches the client.
+/// </summary>
+public static class SubmissionRetry
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>Runs the rest of the proxy pipeline (balancing, forwarding, passive health) once, or twice when the first worker failed.</summary>
+    public static async Task ForwardAsync(HttpContext context, Func<Task> forward, int maxBodyBytes)
+    {
+        var keyAdded = false;
+        if (!context.Request.Headers.ContainsKey(IdempotencyKeyHeader))
+        {
+            context.Request.Headers[IdempotencyKeyHeader] = $"gateway-{Guid.NewGuid():N}";
+            keyAdded = true;
+        }
+
+        context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: maxBodyBytes);
+        var proxy = context.GetReverseProxyFeature();
+        var candidates = proxy.AvailableDestinations;
+        var client = context.Response.Body;
+        using var answer = new MemoryStream();
+        context.Response.Body = answer;
+        try
+        {
+            await forward();
+            if (FailedOnWorker(context) && proxy.ProxiedDestination is { } failed
+                && candidates.Where(d => d != failed).ToList() is { Count: > 0 } others)
+            {
+                context.Features.Set<IForwarderErrorFeature>(null);
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.Headers.Clear();
+                answer.SetLength(0);
+                context.Request.Body.Position = 0;
+                proxy.AvailableDestinations = others;
+                await forward();
+            }
+        }
+        finally
+        {
+            context.Response.Body = client;
+        }
+
+        if (keyAdded)
+        {
+            // The client sent no key: a replay of the gateway's own key is news to nobody.
+            context.Response.Headers.Remove(ReplayedHeader);
+        }
+
+        answer.Position = 0;
+        await answer.CopyToAsync(client, context.RequestAborted);
+    }
+
+    private static bool FailedOnWorker(HttpContext context) =>
+        !context.RequestAborted.IsCancellationRequested
+        && (context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None and not ForwarderError.NoAvailableDestinations }
+            || context.Response.StatusCode >= StatusCodes.Status500InternalServerError);
+}
