@@ -42,6 +42,7 @@ public sealed class AttemptOutcomes : IAsyncDisposable
                 cancellationToken).AsTask(),
             exception => !storageErrors.IsUnavailable(exception),
             MaxSetSize,
+            maxWaiting: 16 * MaxSetSize,
             lifetime.ApplicationStopped);
     }
 

@@ -30,6 +30,7 @@ public sealed record ProblemType(int Status, string Slug)
     public static readonly ProblemType NoHealthyWorker = new(503, "no-healthy-worker");
     public static readonly ProblemType NotPrimary = new(503, "not-primary");
     public static readonly ProblemType StorageUnavailable = new(503, "storage-unavailable");
+    public static readonly ProblemType IntakeFull = new(503, "intake-full");
     public static readonly ProblemType WorkerUnreachable = new(502, "worker-unreachable");
     public static readonly ProblemType RequestTimeout = new(504, "request-timeout");
 

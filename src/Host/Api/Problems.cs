@@ -45,6 +45,9 @@ public static class Problems
             Problem(ProblemType.NotPrimary, "This gateway is a backup.", primaryUrl is null ? "No primary is known yet; retry shortly." : $"Send requests to the primary at {primaryUrl}."),
             retryAfter);
 
+    public static IResult IntakeFull(TimeSpan retryAfter) =>
+        new RetryAfterResult(Problem(ProblemType.IntakeFull, "This worker has too many submissions waiting to be stored.", "Retry; the gateway sends it to another worker."), retryAfter);
+
     public static IResult NoHealthyWorker(TimeSpan retryAfter) =>
         new RetryAfterResult(Problem(ProblemType.NoHealthyWorker, "No healthy worker can take the task.", "Retry later."), retryAfter);
 

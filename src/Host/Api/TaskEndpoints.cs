@@ -13,8 +13,11 @@ namespace TaskServer.Host.Api;
 
 public static class TaskEndpoints
 {
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const string IdempotencyKeyHeader = TaskRoutes.IdempotencyKeyHeader;
+
+    /// <summary>What a worker whose intake is full asks to wait; the gateway sends the submission elsewhere meanwhile.</summary>
+    private static readonly TimeSpan IntakeFullRetryAfter = TimeSpan.FromSeconds(1);
+    public const string ReplayedHeader = TaskRoutes.ReplayedHeader;
 
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
@@ -190,7 +193,11 @@ public static class TaskEndpoints
         CreateResult accepted;
         try
         {
-            accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client).WaitAsync(cancellationToken);
+            accepted = await intake.AcceptAsync(submission!, scopedKey, owner: client.Length == 0 ? null : client, cancellationToken).WaitAsync(cancellationToken);
+        }
+        catch (GroupCommitFullException)
+        {
+            return Problems.IntakeFull(IntakeFullRetryAfter);
         }
         catch (TaskNotStorableException notStorable)
         {

@@ -15,6 +15,12 @@ public sealed class TaskIntake : IAsyncDisposable
 {
     private const int MaxSetSize = 256;
 
+    /// <summary>
+    /// Submissions that may wait for their insert (each holds its payload, up to <c>MaxPayloadBytes</c>): about four
+    /// sets. Beyond it the worker answers 503 at once and the gateway sends the submission to another worker.
+    /// </summary>
+    private const int MaxWaiting = 4 * MaxSetSize;
+
     private readonly GroupCommit<NewTask, CreateResult> commits;
     private readonly NodeIdentity node;
     private readonly TimeProvider timeProvider;
@@ -41,25 +47,29 @@ public sealed class TaskIntake : IAsyncDisposable
             },
             exception => !storageErrors.IsUnavailable(exception),
             MaxSetSize,
+            MaxWaiting,
             lifetime.ApplicationStopped);
     }
 
-    public Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, string? owner) =>
-        commits.WriteAsync(new NewTask
-        {
-            Id = Guid.CreateVersion7(timeProvider.GetUtcNow()),
-            Type = request.Type,
-            Payload = request.Payload,
-            MaxAttempts = request.MaxAttempts,
-            Timeout = request.Timeout,
-            Worker = node.Id,
-            AttemptToken = Guid.NewGuid(),
-            IdempotencyKey = idempotencyKey,
-            Owner = owner,
+    /// <param name="abandoned">The request's own token: a submission whose caller went away before its set was taken is not written.</param>
+    public Task<CreateResult> AcceptAsync(SubmitRequest request, string? idempotencyKey, string? owner, CancellationToken abandoned) =>
+        commits.WriteAsync(
+            new NewTask
+            {
+                Id = Guid.CreateVersion7(timeProvider.GetUtcNow()),
+                Type = request.Type,
+                Payload = request.Payload,
+                MaxAttempts = request.MaxAttempts,
+                Timeout = request.Timeout,
+                Worker = node.Id,
+                AttemptToken = Guid.NewGuid(),
+                IdempotencyKey = idempotencyKey,
+                Owner = owner,
 
-            // The intake's request span: the gateway's and the client's spans are its ancestors.
-            TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,
-        });
+                // The intake's request span: the gateway's and the client's spans are its ancestors.
+                TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,
+            },
+            abandoned);
 
     public ValueTask DisposeAsync() => commits.DisposeAsync();
 }

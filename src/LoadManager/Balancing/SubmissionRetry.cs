@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using TaskServer.LoadManager.Routing;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace TaskServer.LoadManager.Balancing;
@@ -12,16 +13,13 @@ namespace TaskServer.LoadManager.Balancing;
 /// </summary>
 public static class SubmissionRetry
 {
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-    public const string ReplayedHeader = "Idempotent-Replayed";
-
     /// <summary>Runs the rest of the proxy pipeline (balancing, forwarding, passive health) once, or twice when the first worker failed.</summary>
     public static async Task ForwardAsync(HttpContext context, Func<Task> forward, int maxBodyBytes)
     {
         var keyAdded = false;
-        if (!context.Request.Headers.ContainsKey(IdempotencyKeyHeader))
+        if (!context.Request.Headers.ContainsKey(TaskRoutes.IdempotencyKeyHeader))
         {
-            context.Request.Headers[IdempotencyKeyHeader] = $"gateway-{Guid.NewGuid():N}";
+            context.Request.Headers[TaskRoutes.IdempotencyKeyHeader] = $"gateway-{Guid.NewGuid():N}";
             keyAdded = true;
         }
 
@@ -54,7 +52,7 @@ public static class SubmissionRetry
         if (keyAdded)
         {
             // The client sent no key: a replay of the gateway's own key is news to nobody.
-            context.Response.Headers.Remove(ReplayedHeader);
+            context.Response.Headers.Remove(TaskRoutes.ReplayedHeader);
         }
 
         answer.Position = 0;

@@ -11,6 +11,10 @@ public static class TaskRoutes
     public const string SubmitRoute = "submit-task";
     public const string ClusterSecretHeader = "X-Cluster-Secret";
     public const string ClientIdHeader = "X-TaskServer-Client";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>On an answer that returns the task stored earlier under the same idempotency key.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
     public const string ClientPolicy = "client";
 
     internal static IReadOnlyList<RouteConfig> Routes(RoutingOptions options) =>
