@@ -130,6 +130,7 @@ internal static class NodeComposition
         if (node.RunsWorker)
         {
             AddWorker(services);
+            services.AddCrashTaskWhenFaultsEnabled(configuration);
             healthChecks.AddCheck<HangfireServerHealthCheck>("hangfire", tags: [HealthTags.Ready, HealthTags.Worker]);
         }
 
