@@ -17,11 +17,12 @@ internal sealed class DrillRun : IAsyncDisposable
     private DrillRun(DrillContext context)
     {
         this.context = context;
-        Sink = CallbackSink.Start();
+        Sink = CallbackSink.Start(context.Time);
         Clock = new RunClock(context.Time);
         Recorder = new AckRecorder(Clock, context.CaCertificate);
-        Client = context.NewClient(Recorder);
-        Load = new SubmissionLoad(Client, Recorder, Clock);
+        Fields = new SubmitFields(Recorder);
+        Client = context.NewClient(Fields);
+        Load = new SubmissionLoad(Client, Recorder, Fields, Clock);
     }
 
     public CallbackSink Sink { get; }
@@ -29,6 +30,9 @@ internal sealed class DrillRun : IAsyncDisposable
     public RunClock Clock { get; }
 
     public AckRecorder Recorder { get; }
+
+    /// <summary>Between the client and the recorder: the task options the client library does not send.</summary>
+    public SubmitFields Fields { get; }
 
     public TaskServerClient Client { get; }
 
@@ -83,7 +87,9 @@ internal sealed class DrillRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        Recorder.Dispose();
+
+        // Disposes the recorder under it too.
+        Fields.Dispose();
         await Sink.DisposeAsync();
     }
 }
