@@ -123,7 +123,7 @@ public sealed class ExperimentAnalysisTests
     [InlineData(7, 10)]
     [InlineData(1_234, 2_000)]
     [InlineData(5_000, 5_000)]
-    public void Chart_axes_end_on_round_numbers(double value, double end) => Assert.Equal(end, ExperimentHtml.Nice(value));
+    public void Chart_axes_end_on_round_numbers(double value, double end) => Assert.Equal(end, HtmlReport.Nice(value));
 
     /// <summary>A run at a steady rate; <paramref name="respond"/> gives each submission's acknowledgement time (null: never), and it finishes 5 ms later.</summary>
     private static (List<Submission> Run, Dictionary<Guid, Outcome> Outcomes) Steady(double rate, double seconds, Func<double, double?> respond)

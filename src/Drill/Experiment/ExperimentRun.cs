@@ -68,10 +68,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
             ["policy"] = env.Policy ?? "unknown",
         };
         var report = ExperimentReport.Of(ReportHeader.Of("experiment", context, clock, info), results);
-        Directory.CreateDirectory(context.ReportDirectory);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.json"), ReportWriter.ToJson(report), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.md"), ReportWriter.Markdown(report), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.html"), ExperimentHtml.Render(report), cancellationToken);
+        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), ExperimentHtml.Render(report), cancellationToken);
         Print(report);
         return report.Summary.LostTotal == 0 && report.Summary.RepeatedSideEffectsTotal == 0 ? 0 : DrillCommands.InvariantsFailed;
     }

@@ -31,6 +31,15 @@ internal static class ReportWriter
         TimelineChart.Save(Path.Combine(directory, "timeline.png"), chartTitle, timeline, markers);
     }
 
+    /// <summary>Writes a run's report.json, report.md and report.html (the runs whose charts are a page rather than a picture).</summary>
+    public static async Task WriteAsync<T>(string directory, T report, string markdown, string html, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), ToJson(report), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), markdown, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.html"), html, cancellationToken);
+    }
+
     public static string Markdown(DrillReport report)
     {
         var md = new StringBuilder();
