@@ -95,7 +95,11 @@ internal sealed class ChaosRun(DrillContext context, ChaosSettings settings)
         var settledAfter = context.Time.GetElapsedTime(checkStarted);
         var deadline = context.Time.GetUtcNow();
         await CancelCrashTasksAsync(run, tasks.Values, observer, log, notes, cancellationToken);
-        await observer.ConfirmAsync(cancellationToken);
+        if (!await observer.ConfirmAsync(cancellationToken))
+        {
+            notes.Add("The last pass over every task (pages of GET /tasks) did not finish: no gateway answered.");
+        }
+
         await keeperStop.CancelAsync();
         await keeping;
 
@@ -121,12 +125,12 @@ internal sealed class ChaosRun(DrillContext context, ChaosSettings settings)
     private async Task RecoverAsync(NodeKeeper keeper, ChaosLog log, List<string> notes, CancellationToken cancellationToken)
     {
         var env = context.Env;
-        await script.StartDatabaseAsync(cancellationToken);
+        await TryAsync(notes, "start the database", () => script.StartDatabaseAsync(cancellationToken), cancellationToken);
         if (env.IsPostgreSql)
         {
             foreach (var node in env.Nodes)
             {
-                await faults.ReconnectAsync(node, cancellationToken);
+                await TryAsync(notes, $"allow {node}'s logins", () => faults.ReconnectAsync(node, cancellationToken), cancellationToken);
             }
         }
 
@@ -144,18 +148,27 @@ internal sealed class ChaosRun(DrillContext context, ChaosSettings settings)
 
         foreach (var member in env.Members)
         {
-            try
-            {
-                await faults.SetAsync(member.Url, "clear", null, cancellationToken);
-            }
-            catch (Exception e) when (e is HttpRequestException or DrillException or NpgsqlException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                notes.Add($"Could not clear the faults of {member.Name}: {e.Message}");
-            }
+            await TryAsync(notes, $"clear the faults of {member.Name}", () => faults.SetAsync(member.Url, "clear", null, cancellationToken), cancellationToken);
         }
 
-        var (_, view) = await context.Api.WaitForPrimaryAsync(PrimaryTimeout, cancellationToken);
-        log.Add($"cluster whole: {view.Self.Id} is primary");
+        await TryAsync(
+            notes,
+            "find a primary",
+            async () => log.Add($"cluster whole: {(await context.Api.WaitForPrimaryAsync(PrimaryTimeout, cancellationToken)).View.Self.Id} is primary"),
+            cancellationToken);
+    }
+
+    /// <summary>One step of the recovery; a step that fails is noted and the rest go on, so the check still runs and reports.</summary>
+    private static async Task TryAsync(List<string> notes, string what, Func<Task> step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception e) when (e is DrillException or HttpRequestException or NpgsqlException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            notes.Add($"Recovery could not {what}: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -205,7 +218,7 @@ internal sealed class ChaosRun(DrillContext context, ChaosSettings settings)
         IReadOnlyList<Submission> submissions,
         IReadOnlyList<ChaosFault> struck,
         ConcurrentDictionary<Guid, CheckedTask> tasks,
-        IReadOnlyDictionary<Guid, IReadOnlyList<Chaos.TaskRead>> reads,
+        IReadOnlyDictionary<Guid, IReadOnlyList<TaskRead>> reads,
         CheckResult check,
         double? settledAfterS,
         ChaosLog log,

@@ -56,28 +56,35 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
     }
 
     /// <summary>Rounds until every tracked task is final or <paramref name="deadline"/> has passed; true when all are.</summary>
+    /// <remarks>The deadline cuts a round short too: with no gateway answering, one read alone retries for a minute.</remarks>
     public async Task<bool> SettleAsync(TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var until = time.GetUtcNow() + deadline;
-        while (true)
+        using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        until.CancelAfter(deadline);
+        try
         {
-            await RoundAsync(cancellationToken);
-            if (Pending == 0 && arrivals.IsEmpty)
+            while (true)
             {
-                return true;
-            }
+                await RoundAsync(until.Token);
+                if (Pending == 0 && arrivals.IsEmpty)
+                {
+                    return true;
+                }
 
-            if (time.GetUtcNow() >= until)
-            {
-                return false;
+                await Task.Delay(Round, time, until.Token);
             }
-
-            await Task.Delay(Round, time, cancellationToken);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
-    /// <summary>One more read of every tracked task, newest first by pages of GET /tasks, until all were seen.</summary>
-    public async Task ConfirmAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One more read of every tracked task, newest first by pages of GET /tasks, until all were seen; false when no
+    /// gateway answered a page (the reads so far stand).
+    /// </summary>
+    public async Task<bool> ConfirmAsync(CancellationToken cancellationToken)
     {
         var unseen = reads.Keys.ToHashSet();
         DateTimeOffset? oldest;
@@ -89,7 +96,16 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
         Guid? after = null;
         while (unseen.Count > 0)
         {
-            var page = await client.ListAsync(limit: PageSize, after: after, cancellationToken: cancellationToken);
+            TaskPage page;
+            try
+            {
+                page = await client.ListAsync(limit: PageSize, after: after, cancellationToken: cancellationToken);
+            }
+            catch (TaskServerException)
+            {
+                return false;
+            }
+
             var at = time.GetUtcNow();
             foreach (var task in page.Items)
             {
@@ -101,11 +117,13 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
 
             if (page.Next is not { } next || page.Items.Count == 0 || page.Items[^1].CreatedAt < oldest - PageSlack)
             {
-                return;
+                return true;
             }
 
             after = next;
         }
+
+        return true;
     }
 
     /// <summary>Every tracked task's history: each change its reads saw, in order (empty for a task never found).</summary>
