@@ -37,7 +37,7 @@ internal sealed class NodeKeeper(DrillContext context, ClusterScript script, Tar
         return [.. members.Where((_, i) => down[i]).Select(m => m.Name)];
     }
 
-    public async Task<bool> IsUpAsync(string node, CancellationToken cancellationToken) =>
+    private async Task<bool> IsUpAsync(string node, CancellationToken cancellationToken) =>
         await context.Signals.FindPidAsync(node, cancellationToken) is { } pid && await NodeSignals.IsNodeProcessAsync(pid, cancellationToken);
 
     /// <summary>True when the node is down and stays so (its start failed, or a fault holds it).</summary>

@@ -15,20 +15,6 @@ internal static class ChaosHtml
     private const int RowHeight = 14;
     private const int ViolationsShown = 50;
 
-    private static readonly Dictionary<FaultKind, string> Colors = new()
-    {
-        [FaultKind.KillWorker] = "#d62728",
-        [FaultKind.PauseWorker] = "#ff7f0e",
-        [FaultKind.KillPrimary] = "#8c0000",
-        [FaultKind.PausePrimary] = "#bcbd22",
-        [FaultKind.DatabaseRestart] = "#1f77b4",
-        [FaultKind.TerminateSessions] = "#17becf",
-        [FaultKind.PrimaryLoginRefused] = "#9467bd",
-        [FaultKind.WorkerLatency] = "#8c564b",
-        [FaultKind.CrashTask] = "#e377c2",
-        [FaultKind.RollingRestart] = "#2ca02c",
-    };
-
     public static string Render(ChaosReport report)
     {
         var html = Open("TaskServer chaos run", $"Chaos run, seed {report.Seed}", report.Header);
@@ -77,7 +63,7 @@ internal static class ChaosHtml
         {
             var fault = faults[i];
             var y = top + (i * RowHeight);
-            var color = Colors[fault.Kind];
+            var color = Color(fault.Kind);
             var label = $"{fault.Kind.Name()} {fault.Target}";
             var from = fault.StruckAt ?? fault.Start;
             var to = Math.Max(fault.UndoneAt ?? fault.End, fault.End);
@@ -151,4 +137,19 @@ internal static class ChaosHtml
 
         html.Append("</section>\n");
     }
+
+    private static string Color(FaultKind kind) => kind switch
+    {
+        FaultKind.KillWorker => "#d62728",
+        FaultKind.PauseWorker => "#ff7f0e",
+        FaultKind.KillPrimary => "#8c0000",
+        FaultKind.PausePrimary => "#bcbd22",
+        FaultKind.DatabaseRestart => "#1f77b4",
+        FaultKind.TerminateSessions => "#17becf",
+        FaultKind.PrimaryLoginRefused => "#9467bd",
+        FaultKind.WorkerLatency => "#8c564b",
+        FaultKind.CrashTask => "#e377c2",
+        FaultKind.RollingRestart => "#2ca02c",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no colour for this fault"),
+    };
 }

@@ -14,15 +14,18 @@ internal sealed class DrillRun : IAsyncDisposable
 {
     private readonly DrillContext context;
 
+    // Between the client and the recorder: the task options the client library does not send.
+    private readonly SubmitFields fields;
+
     private DrillRun(DrillContext context)
     {
         this.context = context;
         Sink = CallbackSink.Start(context.Time);
         Clock = new RunClock(context.Time);
         Recorder = new AckRecorder(Clock, context.CaCertificate);
-        Fields = new SubmitFields(Recorder);
-        Client = context.NewClient(Fields);
-        Load = new SubmissionLoad(Client, Recorder, Fields, Clock);
+        fields = new SubmitFields(Recorder);
+        Client = context.NewClient(fields);
+        Load = new SubmissionLoad(Client, Recorder, fields, Clock);
     }
 
     public CallbackSink Sink { get; }
@@ -31,8 +34,6 @@ internal sealed class DrillRun : IAsyncDisposable
 
     public AckRecorder Recorder { get; }
 
-    /// <summary>Between the client and the recorder: the task options the client library does not send.</summary>
-    public SubmitFields Fields { get; }
 
     public TaskServerClient Client { get; }
 
@@ -89,7 +90,7 @@ internal sealed class DrillRun : IAsyncDisposable
         Client.Dispose();
 
         // Disposes the recorder under it too.
-        Fields.Dispose();
+        fields.Dispose();
         await Sink.DisposeAsync();
     }
 }
