@@ -420,7 +420,7 @@ drill_dll=$root/src/Drill/bin/Release/net10.0/taskserver-drill.dll
 build_drill() {
   local changed=""
   if [ -f "$drill_dll" ]; then
-    changed=$(find "$root/src/Drill" "$root/src/Client" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$drill_dll" -print -quit)
+    changed=$(find "$root/src/Drill" "$root/src/Client" "$root/src/StorageManager" "$root"/Directory.*.props \( -name bin -o -name obj \) -prune -o -type f -newer "$drill_dll" -print -quit)
   fi
   if [ ! -f "$drill_dll" ] || [ -n "$changed" ]; then
     echo "Building the drill CLI (dotnet build src/Drill -c Release)..." >&2

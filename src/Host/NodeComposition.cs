@@ -127,6 +127,7 @@ internal static class NodeComposition
         if (node.RunsWorker)
         {
             AddWorker(services);
+            services.AddCrashTaskWhenFaultsEnabled(configuration);
             healthChecks.AddCheck<WorkerReadinessHealthCheck>("worker", tags: [HealthTags.Ready, HealthTags.Worker]);
         }
 

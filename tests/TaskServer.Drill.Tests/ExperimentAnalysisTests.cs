@@ -82,8 +82,8 @@ public sealed class ExperimentAnalysisTests
     [Fact]
     public void The_drill_checks_hash_results_as_the_handler_computes_them()
     {
-        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", ExperimentRun.ExpectedHash("abc", 1));
-        Assert.Equal("4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358", ExperimentRun.ExpectedHash("abc", 2));
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", ExpectedResults.Hash("abc", 1));
+        Assert.Equal("4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358", ExpectedResults.Hash("abc", 2));
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class ExperimentAnalysisTests
     [InlineData(7, 10)]
     [InlineData(1_234, 2_000)]
     [InlineData(5_000, 5_000)]
-    public void Chart_axes_end_on_round_numbers(double value, double end) => Assert.Equal(end, ExperimentHtml.Nice(value));
+    public void Chart_axes_end_on_round_numbers(double value, double end) => Assert.Equal(end, HtmlReport.Nice(value));
 
     /// <summary>A run at a steady rate; <paramref name="respond"/> gives each submission's acknowledgement time (null: never), and it finishes 5 ms later.</summary>
     private static (List<Submission> Run, Dictionary<Guid, Outcome> Outcomes) Steady(double rate, double seconds, Func<double, double?> respond)

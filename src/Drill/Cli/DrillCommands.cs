@@ -21,12 +21,13 @@ internal static class DrillCommands
 
     public static RootCommand Build()
     {
-        var root = new RootCommand("TaskServer drills and benchmarks against a running cluster (see scripts/cluster.sh). Each writes report.json, report.md and timeline.png.");
+        var root = new RootCommand("TaskServer drills and benchmarks against a running cluster (see scripts/cluster.sh). Each writes report.json and report.md, with timeline.png or report.html.");
         root.Add(KillPrimary());
         root.Add(KillWorker());
         root.Add(PausePrimary());
         root.Add(BenchCommand());
         root.Add(ExperimentCommand());
+        root.Add(ChaosCommand());
         root.Add(ClusterCommand());
         return root;
     }
@@ -142,6 +143,27 @@ internal static class DrillCommands
                     parse.GetValue(before),
                     parse.GetValue(window),
                     parse.GetValue(drain))).RunAsync(token),
+            token));
+        return command;
+    }
+
+    private static Command ChaosCommand()
+    {
+        var command = new Command("chaos", "Randomized faults under a mixed load: overlapping kills, pauses, database restarts and cuts, latency, crash tasks and rolling restarts drawn from --seed; then a checker over every acknowledged task (lost, attempts past maxAttempts, stale side effects, statuses going backwards, wrong results). Needs 'scripts/cluster.sh up --faults'. Writes report.json, report.md and report.html.");
+        var common = Common(command, "chaos");
+        var duration = DurationOption("--duration", "How long the load runs and the faults strike.", TimeSpan.FromMinutes(10));
+        var seed = new Option<int>("--seed") { Description = "Seeds the fault schedule and the load: the same seed gives the same schedule. A random one (printed, and in the report) when omitted.", DefaultValueFactory = _ => Random.Shared.Next() };
+        var rate = new Option<double>("--rate") { Description = "Submissions per second, through both gateways.", DefaultValueFactory = _ => 100 };
+        var drain = DurationOption("--drain-timeout", "How long, once the cluster is whole again, every acknowledged task has to be final; what is not by then is lost.", TimeSpan.FromSeconds(60));
+        command.Add(duration);
+        command.Add(seed);
+        command.Add(rate);
+        command.Add(drain);
+        Positive(rate);
+        command.SetAction((parse, token) => RunAsync(
+            parse,
+            common,
+            context => new Chaos.ChaosRun(context, new Chaos.ChaosSettings(parse.GetValue(duration), parse.GetValue(seed), parse.GetValue(rate), parse.GetValue(drain))).RunAsync(token),
             token));
         return command;
     }

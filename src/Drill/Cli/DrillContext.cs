@@ -55,7 +55,8 @@ internal sealed class DrillContext : IDisposable
     /// A failover-aware client over every gateway, retrying briefly and often: a drill wants to see the
     /// takeover as soon as it happens, and a submission given up on would be an error, not a measurement.
     /// </summary>
-    public TaskServerClient NewClient(AckRecorder recorder)
+    /// <param name="handler">What the client sends through (an <see cref="AckRecorder"/>, or a handler over one); the caller disposes it.</param>
+    public TaskServerClient NewClient(HttpMessageHandler handler)
     {
         var options = new TaskServerClientOptions
         {
@@ -71,7 +72,7 @@ internal sealed class DrillContext : IDisposable
             options.Gateways.Add(gateway);
         }
 
-        return new TaskServerClient(options, recorder);
+        return new TaskServerClient(options, handler);
     }
 
     public void Log(string markup) =>

@@ -76,6 +76,34 @@ internal sealed partial class NodeSignals(ClusterEnv env)
         }
     }
 
+    /// <summary>
+    /// A graceful stop: SIGTERM to the node's tree, then SIGKILL if the node is still there after <paramref name="grace"/>.
+    /// Returns whether it exited by itself; a node that is not running is left alone (true).
+    /// </summary>
+    public async Task<bool> StopAsync(string nodeName, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (await FindPidAsync(nodeName, cancellationToken) is not { } pid || !await IsNodeProcessAsync(pid, cancellationToken))
+        {
+            return true;
+        }
+
+        var tree = await TreeAsync(pid, cancellationToken);
+        Send(tree, Signal.Terminate);
+        var poll = TimeSpan.FromMilliseconds(100);
+        for (var waited = TimeSpan.Zero; waited < grace && await IsNodeProcessAsync(pid, cancellationToken); waited += poll)
+        {
+            await Task.Delay(poll, cancellationToken);
+        }
+
+        if (!await IsNodeProcessAsync(pid, cancellationToken))
+        {
+            return true;
+        }
+
+        Send(tree, Signal.Kill);
+        return false;
+    }
+
     /// <summary>Sends the signal to every process of the tree, the node (its root) first.</summary>
     public static void Send(IReadOnlyList<int> tree, Signal signal)
     {

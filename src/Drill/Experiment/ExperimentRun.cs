@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Spectre.Console;
 using TaskServer.Client;
 using TaskServer.Drill.Analysis;
@@ -34,6 +32,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
     private static readonly TimeSpan PartitionFor = TimeSpan.FromSeconds(8);
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     // After the cluster is whole again the backup must have probed the primary healthy a few times, and the
     // balancer seen every worker, before the next strike.
@@ -69,10 +68,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
             ["policy"] = env.Policy ?? "unknown",
         };
         var report = ExperimentReport.Of(ReportHeader.Of("experiment", context, clock, info), results);
-        Directory.CreateDirectory(context.ReportDirectory);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.json"), ReportWriter.ToJson(report), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.md"), ReportWriter.Markdown(report), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(context.ReportDirectory, "report.html"), ExperimentHtml.Render(report), cancellationToken);
+        await ReportWriter.WriteAsync(context.ReportDirectory, report, ReportWriter.Markdown(report), ExperimentHtml.Render(report), cancellationToken);
         Print(report);
         return report.Summary.LostTotal == 0 && report.Summary.RepeatedSideEffectsTotal == 0 ? 0 : DrillCommands.InvariantsFailed;
     }
@@ -320,26 +316,9 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
                 break;
             case "incorrect":
                 await faults.SetAsync(worker!.Url, "clear", null, cancellationToken);
-                await StopAsync(worker.Name, cancellationToken);
+                await context.Signals.StopAsync(worker.Name, StopGrace, cancellationToken);
                 await script.RestartAsync(worker.Name, cancellationToken);
                 break;
-        }
-    }
-
-    /// <summary>SIGTERM (a graceful stop), SIGKILL if the node is still there after 10 s.</summary>
-    private async Task StopAsync(string node, CancellationToken cancellationToken)
-    {
-        var pid = await context.Signals.PidAsync(node, cancellationToken);
-        var tree = await NodeSignals.TreeAsync(pid, cancellationToken);
-        NodeSignals.Send(tree, Signal.Terminate);
-        for (var i = 0; i < 100 && Directory.Exists($"/proc/{pid}"); i++)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-        }
-
-        if (Directory.Exists($"/proc/{pid}"))
-        {
-            NodeSignals.Send(tree, Signal.Kill);
         }
     }
 
@@ -483,29 +462,7 @@ internal sealed class ExperimentRun(DrillContext context, ExperimentSettings set
             t => t.Id,
             t => new Outcome(t.FinishedAt is { } finished ? clock.FromWall(finished) : null, t.Status == "Succeeded" && (t.Type != "hash" || CorrectHash(t))));
 
-    /// <summary>The hash handler's result checked against SHA-256 applied <c>rounds</c> times to the payload's data (DESIGN's verifiable task).</summary>
-    internal static bool CorrectHash(TaskInfo task)
-    {
-        if (task.Result is not { } result || !result.TryGetProperty("sha256", out var digest))
-        {
-            return false;
-        }
-
-        var data = task.Payload.GetProperty("data").GetString()!;
-        var rounds = task.Payload.TryGetProperty("rounds", out var r) ? r.GetInt32() : 1;
-        return digest.GetString() == ExpectedHash(data, rounds);
-    }
-
-    internal static string ExpectedHash(string data, int rounds)
-    {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(data));
-        for (var round = 1; round < rounds; round++)
-        {
-            digest = SHA256.HashData(digest);
-        }
-
-        return Convert.ToHexStringLower(digest);
-    }
+    private static bool CorrectHash(TaskInfo task) => ExpectedResults.HashMatches(task.Payload, task.Result);
 
     private void Print(ExperimentReport report)
     {

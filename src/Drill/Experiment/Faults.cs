@@ -7,7 +7,7 @@ using TaskServer.Drill.Cluster;
 namespace TaskServer.Drill.Experiment;
 
 /// <summary>
-/// The faults the experiment injects, each through what the cluster offers: POST /admin/faults on a node,
+/// The faults the experiment and the chaos harness inject, each through what the cluster offers: POST /admin/faults on a node,
 /// real signals, scripts/cluster.sh (restart a node, stop and start the database), and the node's
 /// PostgreSQL role (cluster.sh gives every node its own): refusing its logins and ending its sessions cuts
 /// one running node off the database without root, network namespaces or a relay.
@@ -80,6 +80,35 @@ internal sealed class Faults(ClusterEnv env, HttpClient http)
     {
         await using var connection = await OpenAsync(cancellationToken);
         return await EndSessionsAsync(connection, node, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends up to <paramref name="count"/> sessions drawn at random from those of the given nodes' roles (every pool a
+    /// node has, told apart by application_name: the task store's, Hangfire's, the primary's lease session); returns
+    /// each as "role/application_name".
+    /// </summary>
+    public async Task<IReadOnlyList<string>> TerminateRandomSessionsAsync(IReadOnlyList<string> nodes, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var end = new NpgsqlCommand(
+            """
+            SELECT usename || '/' || coalesce(nullif(application_name, ''), '-') FROM (
+                SELECT pid, usename, application_name FROM pg_stat_activity
+                WHERE usename = ANY(@nodes) AND pid <> pg_backend_pid()
+                ORDER BY random() LIMIT @count) chosen
+            WHERE pg_terminate_backend(pid)
+            """,
+            connection);
+        end.Parameters.AddWithValue("nodes", nodes.ToArray());
+        end.Parameters.AddWithValue("count", count);
+        var ended = new List<string>();
+        await using var reader = await end.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ended.Add(reader.GetString(0));
+        }
+
+        return ended;
     }
 
     public async Task ReconnectAsync(string node, CancellationToken cancellationToken)

@@ -7,16 +7,23 @@ namespace TaskServer.Drill.Load;
 
 /// <summary>
 /// A loopback HTTP endpoint that counts the side effects of <c>callback</c> tasks: every call made by
-/// every attempt ({id, attempt}), so a drill can tell a repeated side effect from a retried attempt.
+/// every attempt ({id, attempt}) and when it landed, so a drill can tell a repeated side effect from a
+/// retried attempt, and a side effect of an attempt the server had already given up on.
 /// </summary>
+/// <remarks>
+/// Arrivals are dated on the wall clock: the workers call a loopback address, so they and the database they date
+/// tasks with run on this machine's clock too.
+/// </remarks>
 internal sealed class CallbackSink : IAsyncDisposable
 {
     private readonly HttpListener listener = new();
-    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<int>> calls = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<CallbackCall>> calls = new();
+    private readonly TimeProvider time;
     private readonly Task loop;
 
-    private CallbackSink(int port)
+    private CallbackSink(int port, TimeProvider time)
     {
+        this.time = time;
         Url = $"http://127.0.0.1:{port}/";
         listener.Prefixes.Add(Url);
         listener.Start();
@@ -25,11 +32,15 @@ internal sealed class CallbackSink : IAsyncDisposable
 
     public string Url { get; }
 
-    public static CallbackSink Start() => new(FreePort());
+    public static CallbackSink Start(TimeProvider time) => new(FreePort(), time);
 
     /// <summary>The attempt numbers that called back, per task, in arrival order.</summary>
     public IReadOnlyDictionary<Guid, IReadOnlyList<int>> Calls() =>
-        calls.ToDictionary(c => c.Key, c => (IReadOnlyList<int>)[.. c.Value]);
+        calls.ToDictionary(c => c.Key, c => (IReadOnlyList<int>)[.. c.Value.Select(call => call.Attempt)]);
+
+    /// <summary>Every call per task, in arrival order, with when it landed.</summary>
+    public IReadOnlyDictionary<Guid, IReadOnlyList<CallbackCall>> Arrivals() =>
+        calls.ToDictionary(c => c.Key, c => (IReadOnlyList<CallbackCall>)[.. c.Value]);
 
     public async ValueTask DisposeAsync()
     {
@@ -82,7 +93,7 @@ internal sealed class CallbackSink : IAsyncDisposable
             using var document = await JsonDocument.ParseAsync(request.InputStream);
             var id = document.RootElement.GetProperty("id").GetGuid();
             var attempt = document.RootElement.GetProperty("attempt").GetInt32();
-            calls.GetOrAdd(id, _ => new ConcurrentQueue<int>()).Enqueue(attempt);
+            calls.GetOrAdd(id, _ => new ConcurrentQueue<CallbackCall>()).Enqueue(new CallbackCall(attempt, time.GetUtcNow()));
             return true;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -91,3 +102,6 @@ internal sealed class CallbackSink : IAsyncDisposable
         }
     }
 }
+
+/// <summary>One side effect of a callback task: which attempt made it and when it landed (wall clock).</summary>
+internal sealed record CallbackCall(int Attempt, DateTimeOffset At);

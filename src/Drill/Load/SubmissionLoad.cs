@@ -2,15 +2,16 @@ using TaskServer.Client;
 
 namespace TaskServer.Drill.Load;
 
-/// <summary>What one submission asks for.</summary>
-internal sealed record TaskSpec(string Type, object Payload);
+/// <summary>What one submission asks for; the options the server's defaults decide when null.</summary>
+/// <param name="Timeout">The per-attempt timeout as a duration ("5s"), sent through <see cref="SubmitFields"/>.</param>
+internal sealed record TaskSpec(string Type, object Payload, int? MaxAttempts = null, string? Timeout = null);
 
 /// <summary>
 /// An open-loop load: submissions start on a fixed schedule (rate R) whether or not earlier ones were
 /// acknowledged, as independent clients would send them, so an outage shows as a pile of waiting
 /// submissions rather than as a pause in sending. Each goes through the failover-aware client.
 /// </summary>
-internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder recorder, RunClock clock)
+internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder recorder, SubmitFields fields, RunClock clock)
 {
     // Bounds the submissions waiting at once (an outage at a high rate); past it, sending waits.
     private const int MaxInFlight = 1024;
@@ -40,7 +41,9 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
     /// When set, submissions still unanswered this long after the start are abandoned and recorded as
     /// errors: on an overloaded cluster the client's retries would otherwise stretch a timed phase for minutes.
     /// </param>
-    public async Task<IReadOnlyList<Submission>> RunAsync(int count, double ratePerSecond, Func<int, TaskSpec> spec, CancellationToken cancellationToken, TimeSpan? giveUpAfter = null)
+    /// <param name="acknowledged">Told of each submission as it is acknowledged, for a drill that follows its tasks while the load runs.</param>
+    public async Task<IReadOnlyList<Submission>> RunAsync(
+        int count, double ratePerSecond, Func<int, TaskSpec> spec, CancellationToken cancellationToken, TimeSpan? giveUpAfter = null, Action<Submission>? acknowledged = null)
     {
         using var inFlight = new SemaphoreSlim(MaxInFlight);
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -61,7 +64,7 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
             }
 
             await inFlight.WaitAsync(cancellationToken);
-            submissions[i] = SubmitAsync(i, spec(i), inFlight, abandon.Token, cancellationToken);
+            submissions[i] = SubmitAsync(i, spec(i), inFlight, acknowledged, abandon.Token, cancellationToken);
             if (Interlocked.Increment(ref startedCount) >= Volatile.Read(ref threshold))
             {
                 started.TrySetResult();
@@ -71,16 +74,22 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
         return await Task.WhenAll(submissions);
     }
 
-    private async Task<Submission> SubmitAsync(int index, TaskSpec spec, SemaphoreSlim inFlight, CancellationToken abandon, CancellationToken cancellationToken)
+    private async Task<Submission> SubmitAsync(int index, TaskSpec spec, SemaphoreSlim inFlight, Action<Submission>? acknowledged, CancellationToken abandon, CancellationToken cancellationToken)
     {
         var key = Guid.NewGuid().ToString("N");
         var sent = clock.NowMs;
+        if (spec.Timeout is { } timeout)
+        {
+            fields.Add(key, "timeout", timeout);
+        }
+
         try
         {
-            var task = await client.SubmitAsync(spec.Type, spec.Payload, idempotencyKey: key, cancellationToken: abandon);
-            var acknowledged = clock.NowMs;
+            var task = await client.SubmitAsync(spec.Type, spec.Payload, spec.MaxAttempts, key, abandon);
             Interlocked.Increment(ref acknowledgedCount);
-            return new Submission(index, spec.Type, sent, acknowledged, task.Id, recorder.GatewayOf(key), null);
+            var submission = new Submission(index, spec.Type, sent, clock.NowMs, task.Id, recorder.GatewayOf(key), null);
+            acknowledged?.Invoke(submission);
+            return submission;
         }
         catch (Exception e) when (e is TaskServerException or HttpRequestException or IOException or System.Text.Json.JsonException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -92,6 +101,7 @@ internal sealed class SubmissionLoad(TaskServerClient client, AckRecorder record
         }
         finally
         {
+            fields.Forget(key);
             inFlight.Release();
         }
     }

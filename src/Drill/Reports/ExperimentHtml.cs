@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using TaskServer.Drill.Analysis;
+using static TaskServer.Drill.Reports.HtmlReport;
 
 namespace TaskServer.Drill.Reports;
 
@@ -12,33 +12,11 @@ namespace TaskServer.Drill.Reports;
 /// </summary>
 internal static class ExperimentHtml
 {
-    private const int Width = 960;
-    private const int Left = 150;
-    private const int Right = 30;
-
-    private static readonly int[] NiceSteps = [1, 2, 5, 10];
-
     private static readonly string[] RepetitionColors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728"];
 
     public static string Render(ExperimentReport report)
     {
-        var info = report.ExperimentInfo;
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-            .Append(CultureInfo.InvariantCulture, $"<title>TaskServer fault-tolerance experiment: {E(info.Storage)}, {E(info.StartedAt.ToString("u", CultureInfo.InvariantCulture))}</title>\n")
-            .Append("<style>\n")
-            .Append("body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:24px auto;max-width:1000px;color:#222}\n")
-            .Append("table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}\n")
-            .Append("th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}.note{color:#555;font-size:13px}\n")
-            .Append("svg{background:#fff;border:1px solid #ddd;display:block;margin:8px 0}svg text{font-size:11px;fill:#333}\n")
-            .Append("</style>\n</head>\n<body>\n");
-        html.Append("<h1>Fault-tolerance experiment</h1>\n<ul class=\"note\">\n")
-            .Append(CultureInfo.InvariantCulture, $"<li>command: <code>{E(info.Command)}</code></li>\n")
-            .Append(CultureInfo.InvariantCulture, $"<li>started {E(info.StartedAt.ToString("O", CultureInfo.InvariantCulture))}, {F(info.DurationS)} s, storage {E(info.Storage)}</li>\n")
-            .Append(CultureInfo.InvariantCulture, $"<li>machine: {info.Machine.Cores} cores ({E(info.Machine.Cpu)}), {E(info.Machine.Os)}, {E(info.Machine.Runtime)}</li>\n")
-            .Append(CultureInfo.InvariantCulture, $"<li>settings: {E(string.Join(", ", info.Settings.Select(s => $"{s.Key} {s.Value}")))}</li>\n</ul>\n");
-
+        var html = HtmlReport.Open("TaskServer fault-tolerance experiment", "Fault-tolerance experiment", report.ExperimentInfo);
         Summary(html, report);
         Distributions(html, report.Results);
         foreach (var phase in report.Results)
@@ -46,8 +24,7 @@ internal static class ExperimentHtml
             PhaseSection(html, phase);
         }
 
-        html.Append("</body>\n</html>\n");
-        return html.ToString();
+        return HtmlReport.Close(html);
     }
 
     private static void Summary(StringBuilder html, ExperimentReport report)
@@ -159,13 +136,7 @@ internal static class ExperimentHtml
 
         html.Append(CultureInfo.InvariantCulture, $"<svg class=\"timeline\" role=\"img\" aria-label=\"{E(phase.Phase)} timeline\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n");
         Axis(html, 0, end, X, top, bottom, "seconds since the repetition started");
-        for (var i = 0; i <= 4; i++)
-        {
-            var rate = peak * i / 4;
-            html.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left - 4}\" y1=\"{P(Y(rate))}\" x2=\"{Left}\" y2=\"{P(Y(rate))}\" stroke=\"#333\"/><text x=\"{Left - 8}\" y=\"{P(Y(rate) + 4)}\" text-anchor=\"end\">{F(rate)}</text>\n");
-        }
-
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"12\" y=\"{(top + bottom) / 2}\" transform=\"rotate(-90 12 {(top + bottom) / 2})\" text-anchor=\"middle\">acknowledged/s</text>\n");
+        RateTicks(html, peak, Y, top, bottom, "acknowledged/s");
         foreach (var r in phase.Repetitions)
         {
             var color = RepetitionColors[(r.Number - 1) % RepetitionColors.Length];
@@ -189,35 +160,6 @@ internal static class ExperimentHtml
         html.Append(CultureInfo.InvariantCulture, $"<text x=\"{legend + 10}\" y=\"13\" fill=\"#d62728\">strike</text><text x=\"{legend + 50}\" y=\"13\" fill=\"#1f77b4\">detected</text><text x=\"{legend + 110}\" y=\"13\" fill=\"#2ca02c\">recovered</text>\n</svg>\n");
     }
 
-    private static void Axis(StringBuilder html, double min, double max, Func<double, double> x, int top, int bottom, string label)
-    {
-        html.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{bottom}\" x2=\"{Width - Right}\" y2=\"{bottom}\" stroke=\"#333\"/><line x1=\"{Left}\" y1=\"{top}\" x2=\"{Left}\" y2=\"{bottom}\" stroke=\"#333\"/>\n");
-        for (var i = 0; i <= 5; i++)
-        {
-            var value = min + ((max - min) * i / 5);
-            html.Append(CultureInfo.InvariantCulture, $"<line x1=\"{P(x(value))}\" y1=\"{bottom}\" x2=\"{P(x(value))}\" y2=\"{bottom + 4}\" stroke=\"#333\"/><text x=\"{P(x(value))}\" y=\"{bottom + 16}\" text-anchor=\"middle\">{F(value)}</text>\n");
-        }
-
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{bottom + 30}\" text-anchor=\"middle\">{E(label)}</text>\n");
-    }
-
-    /// <summary>1, 2 or 5 times a power of ten, at or above the value: an axis end a person reads at a glance.</summary>
-    internal static double Nice(double value)
-    {
-        if (value <= 0)
-        {
-            return 1;
-        }
-
-        var power = Math.Pow(10, Math.Floor(Math.Log10(value)));
-        return NiceSteps.Select(m => m * power).First(v => v >= value);
-    }
-
     private static string Spread(Distribution d) => $"{F(d.Min)} / {F(d.P50)} / {F(d.P95)} / {F(d.P99)} / {F(d.Max)}";
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
-
-    private static string F(double? value) => ReportWriter.Format(value);
-
-    private static string P(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
 }

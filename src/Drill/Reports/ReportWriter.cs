@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TaskServer.Drill.Analysis;
+using TaskServer.Drill.Chaos;
 
 namespace TaskServer.Drill.Reports;
 
@@ -29,6 +30,15 @@ internal static class ReportWriter
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), ToJson(report), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), markdown, cancellationToken);
         TimelineChart.Save(Path.Combine(directory, "timeline.png"), chartTitle, timeline, markers);
+    }
+
+    /// <summary>Writes a run's report.json, report.md and report.html (the runs whose charts are a page rather than a picture).</summary>
+    public static async Task WriteAsync<T>(string directory, T report, string markdown, string html, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), ToJson(report), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), markdown, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.html"), html, cancellationToken);
     }
 
     public static string Markdown(DrillReport report)
@@ -187,6 +197,55 @@ internal static class ReportWriter
 
         return md.ToString();
     }
+
+    public static string Markdown(ChaosReport report)
+    {
+        const int listed = 20;
+        var md = new StringBuilder();
+        Heading(md, $"Chaos run, seed {report.Seed}", report.Header);
+        md.AppendLine(CultureInfo.InvariantCulture, $"**Result: {(report.Passed ? "PASS" : "FAIL")}** (counts are tasks; the rules are in docs/CHAOS.md; charts: [report.html](report.html))").AppendLine();
+        md.AppendLine("| count | tasks |").AppendLine("| --- | --- |");
+        foreach (var (name, value) in report.Counts())
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {value} |");
+        }
+
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"{report.Submitted} submitted, {report.Acknowledged} acknowledged ({Counted(report.AcknowledgedByKind)}), {report.SubmitErrors} given up on; final: {Counted(report.FinalStatuses)}; every acknowledged task final {(report.SettledAfterS is { } s ? $"{Format(s)} s after the cluster was whole again" : "only past the check's wait")}. Submission attempts retried: {Reasons(report.FailedAttempts)}; idempotent replays: {report.IdempotentReplays}.");
+        md.AppendLine().AppendLine("## Faults").AppendLine().AppendLine("| kind | target | planned (s) | value | struck | struck / undone (s) | notes |").AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var f in report.Faults)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {f.Kind.Name()} | {f.Target} | {Format(f.Start)}-{Format(f.End)} | {Format(f.Value)} | {Cell(f.Struck ?? "-")} | {Format(f.StruckAt)} / {Format(f.UndoneAt)} | {Cell(string.Join("; ", f.Notes))} |");
+        }
+
+        if (report.Violations.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Tasks found wrong").AppendLine()
+                .AppendLine(CultureInfo.InvariantCulture, $"Up to {listed} of each kind here; report.json lists up to {report.ViolationsListedPerKind} of each, with every read and callback.");
+            foreach (var kind in report.Violations.GroupBy(v => v.Kind))
+            {
+                md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"### {kind.Key.Name()}").AppendLine();
+                foreach (var v in kind.Take(listed))
+                {
+                    var calls = v.Callbacks.Count == 0 ? "" : $" Callbacks from attempts {string.Join(", ", v.Callbacks.Select(c => c.Attempt))}.";
+                    md.AppendLine(CultureInfo.InvariantCulture, $"- `{v.TaskId}` ({v.TaskKind}, maxAttempts {v.MaxAttempts}): {v.Detail}. Reads: {History(v.History)}.{calls}");
+                }
+            }
+        }
+
+        Footer(md, report.Notes, [], timelines: []);
+        return md.ToString();
+    }
+
+    /// <summary>A task's reads in one line: status#attempt@worker for each change seen.</summary>
+    public static string History(IReadOnlyList<TaskRead> reads) =>
+        reads.Count == 0 ? "none" : string.Join(" -> ", reads.Select(r => $"{r.Status}#{r.Attempt.ToString(CultureInfo.InvariantCulture)}{(r.Worker is null ? "" : "@" + r.Worker)}"));
+
+    /// <summary>"a 3, b 1", or "none".</summary>
+    public static string Counted(IReadOnlyDictionary<string, int> counts) =>
+        counts.Count == 0 ? "none" : string.Join(", ", counts.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key} {c.Value}")));
+
+    /// <summary>Text for a Markdown table cell: a pipe would end the cell.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
 
     private static string Spread(Distribution d) => $"{Format(d.Min)} / {Format(d.P50)} / {Format(d.P95)} / {Format(d.P99)} / {Format(d.Max)}";
 

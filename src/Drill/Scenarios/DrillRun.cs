@@ -14,14 +14,18 @@ internal sealed class DrillRun : IAsyncDisposable
 {
     private readonly DrillContext context;
 
+    // Between the client and the recorder: the task options the client library does not send.
+    private readonly SubmitFields fields;
+
     private DrillRun(DrillContext context)
     {
         this.context = context;
-        Sink = CallbackSink.Start();
+        Sink = CallbackSink.Start(context.Time);
         Clock = new RunClock(context.Time);
         Recorder = new AckRecorder(Clock, context.CaCertificate);
-        Client = context.NewClient(Recorder);
-        Load = new SubmissionLoad(Client, Recorder, Clock);
+        fields = new SubmitFields(Recorder);
+        Client = context.NewClient(fields);
+        Load = new SubmissionLoad(Client, Recorder, fields, Clock);
     }
 
     public CallbackSink Sink { get; }
@@ -29,6 +33,7 @@ internal sealed class DrillRun : IAsyncDisposable
     public RunClock Clock { get; }
 
     public AckRecorder Recorder { get; }
+
 
     public TaskServerClient Client { get; }
 
@@ -83,7 +88,9 @@ internal sealed class DrillRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        Recorder.Dispose();
+
+        // Disposes the recorder under it too.
+        fields.Dispose();
         await Sink.DisposeAsync();
     }
 }
