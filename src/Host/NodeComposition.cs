@@ -322,6 +322,7 @@ internal static class NodeComposition
         services.AddSingleton<RunningAttempts>();
         services.AddSingleton<AttemptOutcomes>();
         services.AddSingleton<RetryTargets>();
+        services.AddSingleton<IResultVerdicts, QuarantineVerdicts>();
         services.AddHostedService<QuarantineProbe>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<IAttemptRunner>(provider => provider.GetRequiredService<AttemptRunner>());

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using TaskServer.Host.Execution;
 using TaskServer.Host.Node;
 using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;

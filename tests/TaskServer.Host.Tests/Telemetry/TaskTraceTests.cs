@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using OpenTelemetry.Trace;
 using TaskServer.Client;
-using TaskServer.Host.Telemetry;
 using TaskServer.Testing;
 
 namespace TaskServer.Host.Tests.Telemetry;

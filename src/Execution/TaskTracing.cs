@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace TaskServer.Host.Telemetry;
+namespace TaskServer.Execution;
 
 /// <summary>The source of TaskServer's own spans: one per attempt of a task, in the trace of its submission.</summary>
 public sealed class TaskTracing : IDisposable

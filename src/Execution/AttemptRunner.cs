@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TaskServer.Host.Node;
-using TaskServer.Host.Quarantine;
-using TaskServer.Host.Telemetry;
 using TaskServer.StorageManager;
 using TaskServer.StorageManager.Tasks;
 
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>
 /// Runs one claimed attempt: its handler under the attempt's deadline, then its outcome (complete, retry after a
@@ -24,9 +23,8 @@ public sealed partial class AttemptRunner(
     StorageErrors storageErrors,
     WorkerShutdown shutdown,
     TaskArrivals arrivals,
-    ResultQuarantine quarantine,
-    RetryTargets retryTargets,
-    NodeIdentity node,
+    IResultVerdicts verdicts,
+    ExecutionWorker node,
     IOptions<ExecutionOptions> options,
     TaskMetrics metrics,
     TaskTracing tracing,
@@ -189,7 +187,7 @@ public sealed partial class AttemptRunner(
     {
         var error = $"the result failed verification on {node.Id}: {wrong}";
         LogIncorrectResult(task.Id, task.Attempt, wrong);
-        if (quarantine.RecordFailure())
+        if (verdicts.RecordIncorrect())
         {
             LogQuarantined();
         }
@@ -199,7 +197,7 @@ public sealed partial class AttemptRunner(
             return new FailAttempt(task.Id, task.AttemptToken, error);
         }
 
-        var target = await retryTargets.PickAsync(lifetime.ApplicationStopping);
+        var target = await verdicts.PickRetryWorkerAsync(lifetime.ApplicationStopping);
         return target is null
             ? RetryOrFail(task, error)
             : new RetryAttempt(task.Id, task.AttemptToken, error, Guid.NewGuid(), TimeSpan.Zero, target);

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using TaskServer.Health;
 
-namespace TaskServer.Host.Execution;
+namespace TaskServer.Execution;
 
 /// <summary>Task counters and the attempt duration histogram, per task type.</summary>
 public sealed class TaskMetrics
