@@ -93,7 +93,12 @@ internal sealed class CallbackSink : IAsyncDisposable
             using var document = await JsonDocument.ParseAsync(request.InputStream);
             var id = document.RootElement.GetProperty("id").GetGuid();
             var attempt = document.RootElement.GetProperty("attempt").GetInt32();
-            calls.GetOrAdd(id, _ => new ConcurrentQueue<CallbackCall>()).Enqueue(new CallbackCall(attempt, time.GetUtcNow()));
+
+            // When the worker made the call, by its clock (the same machine's): the moment this side effect happened.
+            // Arrival says when this process got round to it, seconds later on a starved machine, which would make a
+            // call sent well within its attempt look like one made after it.
+            var madeAt = document.RootElement.TryGetProperty("sentAt", out var sentAt) ? sentAt.GetDateTimeOffset() : time.GetUtcNow();
+            calls.GetOrAdd(id, _ => new ConcurrentQueue<CallbackCall>()).Enqueue(new CallbackCall(attempt, madeAt));
             return true;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -103,5 +108,5 @@ internal sealed class CallbackSink : IAsyncDisposable
     }
 }
 
-/// <summary>One side effect of a callback task: which attempt made it and when it landed (wall clock).</summary>
+/// <summary>One side effect of a callback task: which attempt made it and when (the worker's clock when it says, else arrival).</summary>
 internal sealed record CallbackCall(int Attempt, DateTimeOffset At);

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Faults;
+using TaskServer.Host.Node;
+using TaskServer.StorageManager;
 
 namespace TaskServer.Host.Execution;
 
@@ -123,10 +125,13 @@ internal sealed class FailHandler : ITaskHandler
 }
 
 /// <summary>
-/// <c>callback</c> <c>{"url": "http://127.0.0.1:..."}</c>: POSTs <c>{id, attempt}</c> to a loopback URL,
+/// <c>callback</c> <c>{"url": "http://127.0.0.1:..."}</c>: POSTs <c>{id, attempt, sentAt}</c> to a loopback URL,
 /// so drills can count side effects. Loopback only: a task server must not be made to call arbitrary hosts.
+/// It fences itself before its side effect: a worker that has not reached the database for nearly the worker
+/// timeout (paused, partitioned) may already have had the attempt rescued onto another worker, so it withholds
+/// the call rather than make it twice.
 /// </summary>
-internal sealed class CallbackHandler(IHttpClientFactory httpClients) : ITaskHandler
+internal sealed class CallbackHandler(IHttpClientFactory httpClients, StorageContact storageContact, IOptions<NodeOptions> node, TimeProvider timeProvider) : ITaskHandler
 {
     public const string HttpClientName = "callback";
 
@@ -150,8 +155,16 @@ internal sealed class CallbackHandler(IHttpClientFactory httpClients) : ITaskHan
     public async Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
         var url = new Uri(context.Payload.GetProperty("url").GetString()!);
+
+        // One heartbeat short of the timeout: the primary cannot have judged this worker lost while this holds.
+        var fresh = node.Value.WorkerTimeout - node.Value.HeartbeatInterval;
+        if (!storageContact.SucceededWithin(fresh))
+        {
+            throw new TaskHandlerException($"callback withheld: this worker has not reached the database for {fresh.TotalSeconds:0.#} s, so its attempt may have been handed to another worker");
+        }
+
         using var client = httpClients.CreateClient(HttpClientName);
-        using var response = await client.PostAsJsonAsync(url, new { id = context.TaskId, attempt = context.Attempt }, cancellationToken);
+        using var response = await client.PostAsJsonAsync(url, new { id = context.TaskId, attempt = context.Attempt, sentAt = timeProvider.GetUtcNow() }, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new TaskHandlerException($"callback answered {(int)response.StatusCode}");

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
+using TaskServer.StorageManager;
 
 namespace TaskServer.Host.Tests.Execution;
 
@@ -189,7 +190,7 @@ public sealed class CallbackHandlerTests
     [InlineData("http://10.0.0.1/")]
     public void Callback_refuses_urls_that_are_not_absolute_http_on_loopback(string url)
     {
-        var error = new CallbackHandler(new StubHttpClients(HttpStatusCode.OK)).Validate(UrlPayload(url));
+        var error = Callback(new StubHttpClients(HttpStatusCode.OK)).Validate(UrlPayload(url));
 
         Assert.Equal("payload.url must be an absolute http:// URL on a loopback address", error);
     }
@@ -198,13 +199,13 @@ public sealed class CallbackHandlerTests
     [InlineData("http://127.0.0.1:1234/x")]
     [InlineData("http://[::1]:80/")]
     public void Callback_accepts_http_urls_on_loopback(string url) =>
-        Assert.Null(new CallbackHandler(new StubHttpClients(HttpStatusCode.OK)).Validate(UrlPayload(url)));
+        Assert.Null(Callback(new StubHttpClients(HttpStatusCode.OK)).Validate(UrlPayload(url)));
 
     [Theory]
     [InlineData("{}")]
     [InlineData("""{"url":42}""")]
     public void Callback_needs_a_url_string(string payload) =>
-        Assert.Equal("payload.url is required and must be a string", new CallbackHandler(new StubHttpClients(HttpStatusCode.OK)).Validate(JsonElement.Parse(payload)));
+        Assert.Equal("payload.url is required and must be a string", Callback(new StubHttpClients(HttpStatusCode.OK)).Validate(JsonElement.Parse(payload)));
 
     [Fact]
     public async Task Callback_posts_the_task_id_and_attempt_to_the_url()
@@ -212,7 +213,7 @@ public sealed class CallbackHandlerTests
         var clients = new StubHttpClients(HttpStatusCode.NoContent);
         var context = Handlers.Context("""{"url":"http://127.0.0.1:1234/hook"}""", attempt: 2);
 
-        var result = await new CallbackHandler(clients).ExecuteAsync(context, TestContext.Current.CancellationToken);
+        var result = await Callback(clients).ExecuteAsync(context, TestContext.Current.CancellationToken);
 
         var call = Assert.Single(clients.Calls);
         Assert.Equal(HttpMethod.Post, call.Method);
@@ -226,12 +227,40 @@ public sealed class CallbackHandlerTests
     [Fact]
     public async Task A_callback_answered_with_an_error_status_fails_the_attempt()
     {
-        var handler = new CallbackHandler(new StubHttpClients(HttpStatusCode.InternalServerError));
+        var handler = Callback(new StubHttpClients(HttpStatusCode.InternalServerError));
 
         var exception = await Assert.ThrowsAsync<TaskHandlerException>(
             () => handler.ExecuteAsync(Handlers.Context("""{"url":"http://127.0.0.1:1234/hook"}"""), TestContext.Current.CancellationToken));
 
         Assert.Equal("callback answered 500", exception.Message);
+    }
+
+    [Fact]
+    public async Task A_worker_that_has_not_reached_the_database_for_nearly_the_worker_timeout_withholds_its_callback()
+    {
+        var clients = new StubHttpClients(HttpStatusCode.OK);
+        var time = new FakeTimeProvider();
+        var contact = new StorageContact(time);
+        contact.Succeeded();
+        time.Advance(TimeSpan.FromSeconds(4));
+
+        var exception = await Assert.ThrowsAsync<TaskHandlerException>(
+            () => Callback(clients, contact).ExecuteAsync(Handlers.Context("""{"url":"http://127.0.0.1:1234/hook"}"""), TestContext.Current.CancellationToken));
+
+        Assert.StartsWith("callback withheld", exception.Message, StringComparison.Ordinal);
+        Assert.Empty(clients.Calls);
+    }
+
+    /// <summary>On a worker whose last heartbeat has just landed, unless another contact is given.</summary>
+    private static CallbackHandler Callback(StubHttpClients clients, StorageContact? contact = null)
+    {
+        if (contact is null)
+        {
+            contact = new StorageContact(TimeProvider.System);
+            contact.Succeeded();
+        }
+
+        return new CallbackHandler(clients, contact, Options.Create(new TaskServer.Host.Node.NodeOptions()), TimeProvider.System);
     }
 
     private static JsonElement UrlPayload(string url) => JsonSerializer.SerializeToElement(new { url });
