@@ -231,7 +231,11 @@ internal static class NodeComposition
                         return;
                     }
 
-                    await SubmissionRetry.ForwardAsync(context, () => next(), execution.MaxPayloadBytes);
+                    await SubmissionRetry.ForwardAsync(
+                        context,
+                        () => next(),
+                        execution.MaxPayloadBytes,
+                        () => Problems.PayloadTooLarge(execution.MaxPayloadBytes).ExecuteAsync(context));
                 });
                 proxy.UseLoadBalancing();
                 proxy.Use((context, next) =>

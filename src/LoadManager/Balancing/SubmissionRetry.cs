@@ -13,8 +13,12 @@ namespace TaskServer.LoadManager.Balancing;
 /// </summary>
 public static class SubmissionRetry
 {
-    /// <summary>Runs the rest of the proxy pipeline (balancing, forwarding, passive health) once, or twice when the first worker failed.</summary>
-    public static async Task ForwardAsync(HttpContext context, Func<Task> forward, int maxBodyBytes)
+    /// <summary>
+    /// Runs the rest of the proxy pipeline (balancing, forwarding, passive health) once, or twice when the first worker
+    /// failed. The body is read in full first (it is needed again for the second try): one over
+    /// <paramref name="maxBodyBytes"/>, chunked or not, is answered by <paramref name="tooLarge"/> and goes nowhere.
+    /// </summary>
+    public static async Task ForwardAsync(HttpContext context, Func<Task> forward, int maxBodyBytes, Func<Task> tooLarge)
     {
         var keyAdded = false;
         if (!context.Request.Headers.ContainsKey(TaskRoutes.IdempotencyKeyHeader))
@@ -23,7 +27,13 @@ public static class SubmissionRetry
             keyAdded = true;
         }
 
-        context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: maxBodyBytes);
+        context.Request.EnableBuffering(bufferThreshold: 64 * 1024);
+        if (!await FitsAsync(context.Request.Body, maxBodyBytes, context.RequestAborted))
+        {
+            await tooLarge();
+            return;
+        }
+
         var proxy = context.GetReverseProxyFeature();
         var candidates = proxy.AvailableDestinations;
         var client = context.Response.Body;
@@ -59,8 +69,31 @@ public static class SubmissionRetry
         await answer.CopyToAsync(client, context.RequestAborted);
     }
 
+    /// <summary>Reads the whole (buffered) body, or stops one byte past the limit; leaves it rewound.</summary>
+    private static async Task<bool> FitsAsync(Stream body, int maxBodyBytes, CancellationToken cancellationToken)
+    {
+        var chunk = new byte[16 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > maxBodyBytes)
+            {
+                return false;
+            }
+        }
+
+        body.Position = 0;
+        return true;
+    }
+
+    /// <summary>The worker's failure, not the client's (a client that went away or sent a broken body is not retried).</summary>
     private static bool FailedOnWorker(HttpContext context) =>
         !context.RequestAborted.IsCancellationRequested
-        && (context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None and not ForwarderError.NoAvailableDestinations }
-            || context.Response.StatusCode >= StatusCodes.Status500InternalServerError);
+        && (context.Features.Get<IForwarderErrorFeature>()?.Error is { } error
+                ? error is not (ForwarderError.None or ForwarderError.NoAvailableDestinations or ForwarderError.RequestCanceled
+                    or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyCanceled
+                    or ForwarderError.ResponseBodyCanceled)
+                : context.Response.StatusCode >= StatusCodes.Status500InternalServerError);
 }
