@@ -170,7 +170,7 @@ public sealed class TaskServerClient : IDisposable
                 },
                 cancellationToken);
         }
-        catch (Exception e) when (e is HttpRequestException or Polly.Timeout.TimeoutRejectedException
+        catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or Polly.Timeout.TimeoutRejectedException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new TaskServerException(0, null, $"No gateway answered after retries: {e.Message}");
@@ -189,10 +189,12 @@ public sealed class TaskServerClient : IDisposable
 
     /// <summary>
     /// A cancellation the caller did not ask for is transient too: a handler's connect timeout
-    /// (SocketsHttpHandler.ConnectTimeout) surfaces as one when a gateway's host does not answer at all.
+    /// (SocketsHttpHandler.ConnectTimeout) surfaces as one when a gateway's host does not answer at all. So is a bare
+    /// SocketException: a connection reset between connect and the handler reading its endpoint escapes unwrapped
+    /// (ENOTCONN from Socket.RemoteEndPoint, seen when a gateway was killed mid-connect).
     /// </summary>
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken caller) =>
-        outcome.Exception is HttpRequestException or Polly.Timeout.TimeoutRejectedException
+        outcome.Exception is HttpRequestException or System.Net.Sockets.SocketException or Polly.Timeout.TimeoutRejectedException
         || (outcome.Exception is OperationCanceledException && !caller.IsCancellationRequested)
         || outcome.Result?.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 

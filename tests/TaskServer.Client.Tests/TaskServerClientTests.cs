@@ -57,6 +57,18 @@ public sealed class TaskServerClientTests
     }
 
     [Fact]
+    public async Task A_connection_reset_that_escapes_as_a_bare_socket_error_is_left_for_the_next_gateway()
+    {
+        var gateways = new StubGateways((request, _) =>
+            request.Uri.Authority == "a:5000" ? throw new System.Net.Sockets.SocketException(107) : StubGateways.Accepted());
+        using var client = Client(gateways, A, B);
+
+        await client.SubmitAsync("echo", new { text = "hi" }, cancellationToken: Token);
+
+        Assert.Equal([A, B], gateways.Hosts);
+    }
+
+    [Fact]
     public async Task A_backup_naming_the_primary_is_left_at_once_without_waiting_its_Retry_After()
     {
         var gateways = new StubGateways((request, _) =>
