@@ -54,6 +54,8 @@ public sealed class AttemptRunnerTests : IAsyncDisposable
         var handler = new WaitingHandler(honoursToken: false);
         var run = Runner(handler).RunAsync(task, Attempt(task));
 
+        // The handler runs on the thread pool: the deadline must pass after it started, or it would never run at all.
+        await Eventually.HoldsAsync(() => Task.FromResult(handler.Started), Wait, "the handler to start");
         time.Advance(TimeSpan.FromSeconds(1));
         await Eventually.HoldsAsync(() => Task.FromResult(handler.TokenCancelled), Wait, "the handler's token to be cancelled");
         Assert.False(run.IsCompleted);
@@ -113,8 +115,11 @@ public sealed class AttemptRunnerTests : IAsyncDisposable
     private sealed class WaitingHandler(bool honoursToken) : ITaskHandler
     {
         private readonly TaskCompletionSource finish = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool started;
         private volatile bool tokenCancelled;
         private volatile bool finished;
+
+        public bool Started => started;
 
         public string Type => "wait";
 
@@ -129,6 +134,7 @@ public sealed class AttemptRunnerTests : IAsyncDisposable
         public async Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
         {
             using var noted = cancellationToken.Register(() => tokenCancelled = true);
+            started = true;
             await (honoursToken ? finish.Task.WaitAsync(cancellationToken) : finish.Task);
             finished = true;
             return JsonValue.Create("done");
