@@ -108,8 +108,6 @@ public enum TransitionOutcome
     /// <summary>The task is not in an allowed state, or the attempt token is stale.</summary>
     Conflict,
     NotFound,
-    /// <summary>A fenced write whose epoch is no longer the lease holder's.</summary>
-    Fenced,
 }
 
 /// <param name="Task">The task after the write when applied; as it stands when the write missed (null if not found).</param>
