@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using TaskServer.LoadManager.Routing;
 using Yarp.ReverseProxy.Forwarder;
@@ -27,8 +28,10 @@ public static class SubmissionRetry
             keyAdded = true;
         }
 
+        // A body of known length was checked against the limit before it got here; only a chunked one must be read
+        // through to learn its size, and only that costs a read before the forward.
         context.Request.EnableBuffering(bufferThreshold: 64 * 1024);
-        if (!await FitsAsync(context.Request.Body, maxBodyBytes, context.RequestAborted))
+        if (context.Request.ContentLength is null && !await FitsAsync(context.Request.Body, maxBodyBytes, context.RequestAborted))
         {
             await tooLarge();
             return;
@@ -72,20 +75,27 @@ public static class SubmissionRetry
     /// <summary>Reads the whole (buffered) body, or stops one byte past the limit; leaves it rewound.</summary>
     private static async Task<bool> FitsAsync(Stream body, int maxBodyBytes, CancellationToken cancellationToken)
     {
-        var chunk = new byte[16 * 1024];
-        long total = 0;
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            total += read;
-            if (total > maxBodyBytes)
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
             {
-                return false;
+                total += read;
+                if (total > maxBodyBytes)
+                {
+                    return false;
+                }
             }
-        }
 
-        body.Position = 0;
-        return true;
+            body.Position = 0;
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
     /// <summary>The worker's failure, not the client's (a client that went away or sent a broken body is not retried).</summary>
