@@ -189,9 +189,11 @@ public sealed partial class TaskDrain(
             // Taken before the read: an attempt that ends meanwhile is in it, so its task, still Running in the read,
             // is not taken for an orphan. Nothing claims while this runs (the drain's loop does both in turn).
             var before = running.Snapshot().Select(a => (a.TaskId, a.AttemptToken)).ToHashSet();
-            var mine = await store.ListActiveByWorkerAsync(worker.Id, Math.Max(worker.Capacity * 4, 100), cancellationToken);
+            // More Running rows than attempts here plus what a lost claim could add would be a worker that never
+            // adopts; the page is sized past both.
+            var mine = await store.ListRunningByWorkerAsync(worker.Id, Math.Max(worker.Capacity * 4, 100), cancellationToken);
             var orphans = mine
-                .Where(t => t.Status == TaskState.Running && !before.Contains((t.Id, t.AttemptToken)) && !unwritten.ContainsKey((t.Id, t.AttemptToken)))
+                .Where(t => !before.Contains((t.Id, t.AttemptToken)) && !unwritten.ContainsKey((t.Id, t.AttemptToken)))
                 .ToList();
             foreach (var orphan in orphans)
             {

@@ -182,6 +182,13 @@ internal static class MongoTaskCommands
         { TaskField.Status, ActiveStates() },
     };
 
+    /// <summary>The worker's Running tasks (its orphan check): the same index as <see cref="ActiveByWorkerFilter"/>.</summary>
+    internal static BsonDocument RunningByWorkerFilter(string worker) => new()
+    {
+        { TaskField.Worker, worker },
+        { TaskField.Status, TaskState.Running.ToString() },
+    };
+
     /// <summary>The worker's active tasks counted by status: one <c>{ _id: status, count }</c> per status present.</summary>
     internal static BsonDocument[] CountActiveByWorker(string worker) =>
     [

@@ -89,9 +89,9 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
     public Task<TransitionResult> ApplyAsync(TaskTransition transition, CancellationToken cancellationToken) =>
         MongoBounds.RunAsync(Bound, token => TransitionAsync(transition, token), cancellationToken);
 
-    public Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<TaskRecord>> ListRunningByWorkerAsync(string worker, int limit, CancellationToken cancellationToken) =>
         ToListAsync(
-            Tasks.Find(MongoTaskCommands.ActiveByWorkerFilter(worker)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
+            Tasks.Find(MongoTaskCommands.RunningByWorkerFilter(worker)).Sort(MongoTaskCommands.OldestFirst).Limit(limit),
             cancellationToken);
 
     public async Task<ActiveCounts> CountActiveByWorkerAsync(string worker, CancellationToken cancellationToken)

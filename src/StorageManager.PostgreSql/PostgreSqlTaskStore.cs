@@ -285,10 +285,10 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return attempts;
     }
 
-    public async Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ListRunningByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM {tables.Tasks} WHERE worker = @worker AND status IN ('Queued', 'Running') ORDER BY id LIMIT @limit");
+            $"SELECT {Columns} FROM {tables.Tasks} WHERE worker = @worker AND status = 'Running' ORDER BY id LIMIT @limit");
         command.Parameters.AddWithValue("worker", worker);
         command.Parameters.AddWithValue("limit", limit);
         return await ReadAllAsync(command, cancellationToken);

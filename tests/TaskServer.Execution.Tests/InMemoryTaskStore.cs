@@ -139,11 +139,11 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
         }
     }
 
-    public Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TaskRecord>> ListRunningByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)
     {
         lock (gate)
         {
-            return Task.FromResult<IReadOnlyList<TaskRecord>>([.. tasks.Values.Where(t => t.Worker == worker && t.Status is TaskState.Queued or TaskState.Running).OrderBy(t => t.Id).Take(limit)]);
+            return Task.FromResult<IReadOnlyList<TaskRecord>>([.. tasks.Values.Where(t => t.Worker == worker && t.Status == TaskState.Running).OrderBy(t => t.Id).Take(limit)]);
         }
     }
 

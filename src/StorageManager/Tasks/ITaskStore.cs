@@ -47,8 +47,11 @@ public interface ITaskStore
     /// <summary>The current attempt of each task named (those that exist): an executor learns which of its runs were superseded or cancelled.</summary>
     Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken);
 
-    /// <summary>Queued and Running tasks owned by <paramref name="worker"/>, oldest first: a worker finds its own orphans in it.</summary>
-    Task<IReadOnlyList<TaskRecord>> ListActiveByWorkerAsync(string worker, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Running tasks owned by <paramref name="worker"/>, oldest first: a worker finds its own orphans in it. Running
+    /// only: a backlog of Queued tasks must not fill the page and hide them.
+    /// </summary>
+    Task<IReadOnlyList<TaskRecord>> ListRunningByWorkerAsync(string worker, int limit, CancellationToken cancellationToken);
 
     /// <summary>How many of <paramref name="worker"/>'s tasks wait (and of those, are due) and run: the load its heartbeat reports.</summary>
     Task<ActiveCounts> CountActiveByWorkerAsync(string worker, CancellationToken cancellationToken);

@@ -296,20 +296,30 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     }
 
     [Fact]
-    public async Task Active_tasks_are_listed_by_owning_worker()
+    public async Task Running_tasks_are_listed_by_owning_worker_past_any_backlog_of_queued_ones()
     {
         var worker = Unique("worker");
-        var queued = await CreateAsync(worker: worker);
+
+        // Queued tasks older than the running ones, more than the page holds: they must not hide them.
+        for (var i = 0; i < 5; i++)
+        {
+            await CreateAsync(worker: worker);
+        }
+
         var running = await CreateAsync(worker: worker);
         var done = await CreateAsync(worker: worker);
-        await CreateAsync(worker: Unique("other"));
-        await Store.ApplyAsync(new StartAttempt(running.Id, running.AttemptToken, worker), Ct);
-        await Store.ApplyAsync(new StartAttempt(done.Id, done.AttemptToken, worker), Ct);
+        var late = await CreateAsync(worker: worker);
+        foreach (var task in new[] { running, done, late })
+        {
+            await Store.ApplyAsync(new StartAttempt(task.Id, task.AttemptToken, worker), Ct);
+        }
+
         await Store.ApplyAsync(new CompleteAttempt(done.Id, done.AttemptToken, "1"), Ct);
+        await CreateAsync(worker: Unique("other"));
 
-        var active = await Store.ListActiveByWorkerAsync(worker, 100, Ct);
+        var listed = await Store.ListRunningByWorkerAsync(worker, 2, Ct);
 
-        Assert.Equal([queued.Id, running.Id], active.Select(t => t.Id).Order());
+        Assert.Equal(new[] { running.Id, late.Id }.Order(), listed.Select(t => t.Id).Order());
     }
 
     [Fact]

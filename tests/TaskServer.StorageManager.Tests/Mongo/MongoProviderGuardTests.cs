@@ -154,7 +154,7 @@ public sealed class MongoProviderGuardTests
                 new RescueRequest(TimeSpan.FromSeconds(5), 10, new RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1))),
                 fence,
                 CancellationToken.None),
-            () => tasks.ListActiveByWorkerAsync("w", 10, CancellationToken.None),
+            () => tasks.ListRunningByWorkerAsync("w", 10, CancellationToken.None),
             () => leases.TryAcquireAsync("l", "h", "http://h", TimeSpan.FromSeconds(2), CancellationToken.None),
             () => leases.TryRenewAsync(fence, TimeSpan.FromSeconds(2), CancellationToken.None),
             () => leases.ReleaseAsync(fence, CancellationToken.None),

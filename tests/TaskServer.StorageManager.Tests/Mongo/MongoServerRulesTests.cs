@@ -77,6 +77,7 @@ public sealed class MongoServerRulesTests
         yield return ("ListFilter", MongoTaskCommands.ListFilter(new TaskQuery { Type = "echo" }));
         yield return ("ListFilter", MongoTaskCommands.ListFilter(new TaskQuery { Owner = "client" }));
         yield return ("ActiveByWorkerFilter", MongoTaskCommands.ActiveByWorkerFilter("w"));
+        yield return ("RunningByWorkerFilter", MongoTaskCommands.RunningByWorkerFilter("w"));
         yield return ("ClaimableFilter", MongoTaskCommands.ClaimableFilter("w"));
         yield return ("ClaimFilter", MongoTaskCommands.ClaimFilter([TaskId], "w"));
         yield return ("ClaimedFilter", MongoTaskCommands.ClaimedFilter(Token));
