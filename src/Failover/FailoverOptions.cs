@@ -39,6 +39,12 @@ public sealed class FailoverOptions
     /// <summary>Set by the host from <c>Node:WorkerTimeout</c>: a worker silent this long is dead.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// When more than half of the workers are silent at once, how long the rescue waits for their heartbeats before it
+    /// believes them dead (a stalled database silences everyone). Zero turns the guard off.
+    /// </summary>
+    public TimeSpan MassSilenceHoldOff { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Set by the host from <c>Execution:RetryBaseDelay</c> and <c>RetryMaxDelay</c>: the backoff before a lost attempt's successor.</summary>
     public RetryBackoff RetryBackoff { get; set; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
 
@@ -59,6 +65,7 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         Check(options.LeaseTtl, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), "Failover:LeaseTtl", failures);
         Check(options.RenewInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Failover:RenewInterval", failures);
         Check(options.SweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), "Failover:SweepInterval", failures);
+        Check(options.MassSilenceHoldOff, TimeSpan.Zero, TimeSpan.FromMinutes(10), "Failover:MassSilenceHoldOff", failures);
         if (options.FailureThreshold is < 1 or > 100)
         {
             failures.Add($"Failover:FailureThreshold must be between 1 and 100 (was {options.FailureThreshold}).");

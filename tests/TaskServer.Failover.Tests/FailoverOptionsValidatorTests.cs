@@ -67,6 +67,8 @@ public sealed class FailoverOptionsValidatorTests
     [InlineData(nameof(FailoverOptions.RenewInterval), 60_001)]
     [InlineData(nameof(FailoverOptions.SweepInterval), 99)]
     [InlineData(nameof(FailoverOptions.SweepInterval), 600_001)]
+    [InlineData(nameof(FailoverOptions.MassSilenceHoldOff), -1)]
+    [InlineData(nameof(FailoverOptions.MassSilenceHoldOff), 600_001)]
     public void An_interval_out_of_range_is_refused_with_its_name(string setting, int milliseconds)
     {
         var options = new FailoverOptions();

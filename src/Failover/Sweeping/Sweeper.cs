@@ -31,7 +31,10 @@ internal sealed partial class Sweeper(
     // A little past the moment a worker's heartbeat ages out, so the sweep that follows finds it lost.
     private static readonly TimeSpan PastTimeout = TimeSpan.FromMilliseconds(20);
 
+    private readonly MassSilenceGuard massSilence = new(timeProvider);
+
     private TimeSpan nextSweep;
+    private bool holdingOff;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,6 +72,29 @@ internal sealed partial class Sweeper(
             .DefaultIfEmpty(settings.SweepInterval)
             .Min();
         nextSweep = firstToAgeOut < settings.SweepInterval ? firstToAgeOut : settings.SweepInterval;
+
+        var silence = massSilence.Judge(nodes, settings.WorkerTimeout, settings.MassSilenceHoldOff);
+        if (silence.HoldOff > TimeSpan.Zero)
+        {
+            if (!holdingOff)
+            {
+                LogMassSilence(silence.Silent, silence.Workers, settings.MassSilenceHoldOff);
+            }
+
+            holdingOff = true;
+            var end = silence.HoldOff + PastTimeout;
+            nextSweep = end < nextSweep ? end : nextSweep;
+            return;
+        }
+
+        if (holdingOff)
+        {
+            holdingOff = false;
+            if (silence.MostSilent)
+            {
+                LogMassSilenceOutlasted(silence.Silent, silence.Workers, settings.MassSilenceHoldOff);
+            }
+        }
 
         var request = new RescueRequest(settings.WorkerTimeout, Batch, settings.RetryBackoff);
         RescueResult rescued;
@@ -120,6 +146,12 @@ internal sealed partial class Sweeper(
 
     [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "Task {TaskId} failed: worker {PreviousWorker} was lost during its last attempt {Attempt} (epoch {Epoch})")]
     private partial void LogLostLastAttempt(Guid taskId, string? previousWorker, int attempt, long epoch);
+
+    [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "{Silent} of {Workers} workers are silent at once: suspecting the database or this primary rather than the workers, the rescue waits up to {HoldOff}")]
+    private partial void LogMassSilence(int silent, int workers, TimeSpan holdOff);
+
+    [LoggerMessage(EventId = 507, Level = LogLevel.Warning, Message = "{Silent} of {Workers} workers are still silent after {HoldOff}: rescuing their tasks")]
+    private partial void LogMassSilenceOutlasted(int silent, int workers, TimeSpan holdOff);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Warning, Message = "Sweep failed")]
     private partial void LogSweepFailed(Exception exception);

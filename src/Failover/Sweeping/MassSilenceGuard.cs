@@ -1,0 +1,38 @@
+using TaskServer.StorageManager.Nodes;
+
+namespace TaskServer.Failover.Sweeping;
+
+/// <summary>
+/// When more than half of the workers look silent at once, the likelier cause is the observer's side (the database was
+/// stalled or restarting, so nobody's heartbeat could land) than that most machines died together. Rescuing then would
+/// fail every running last attempt of workers that are in fact alive and re-run the rest, which adds load just when
+/// the database is recovering. So the sweeper holds off for <see cref="FailoverOptions.MassSilenceHoldOff"/> from the
+/// first sweep that saw it, and rescues only if the silence outlasts that (Kubernetes' node controller stops evicting
+/// when a whole zone looks down, for the same reason). With one worker there is nothing to compare: no hold-off.
+/// </summary>
+internal sealed class MassSilenceGuard(TimeProvider timeProvider)
+{
+    private DateTimeOffset? silentSince;
+
+    public SilenceVerdict Judge(IReadOnlyList<NodeRecord> nodes, TimeSpan workerTimeout, TimeSpan holdOff)
+    {
+        var workers = nodes.Count(n => n.Role is NodeRole.Worker or NodeRole.Standalone);
+        var silent = nodes.Count(n => n.Role is NodeRole.Worker or NodeRole.Standalone && n.Age > workerTimeout);
+        if (workers < 2 || silent * 2 <= workers || holdOff <= TimeSpan.Zero)
+        {
+            silentSince = null;
+            return new SilenceVerdict(workers, silent, TimeSpan.Zero);
+        }
+
+        var now = timeProvider.GetUtcNow();
+        silentSince ??= now;
+        var remaining = silentSince.Value + holdOff - now;
+        return new SilenceVerdict(workers, silent, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+    }
+}
+
+/// <param name="HoldOff">How long the rescue should still wait; zero to go ahead.</param>
+internal readonly record struct SilenceVerdict(int Workers, int Silent, TimeSpan HoldOff)
+{
+    public bool MostSilent => Workers >= 2 && Silent * 2 > Workers;
+}
