@@ -25,6 +25,7 @@ internal static class DrillCommands
         root.Add(KillPrimary());
         root.Add(KillWorker());
         root.Add(PausePrimary());
+        root.Add(RollingRestart());
         root.Add(BenchCommand());
         root.Add(ExperimentCommand());
         root.Add(ChaosCommand());
@@ -58,6 +59,17 @@ internal static class DrillCommands
         var worker = new Option<string>("--worker") { Description = "The node name to kill (its PID file is PIDS_DIR/NAME.pid).", DefaultValueFactory = _ => "w1" };
         command.Add(worker);
         command.SetAction((parse, token) => RunAsync(parse, common, context => new KillWorkerDrill(context, load.Read(parse), parse.GetValue(worker)!).RunAsync(token), token));
+        return command;
+    }
+
+    private static Command RollingRestart()
+    {
+        var command = new Command("rolling-restart", "A deploy under load: SIGTERM every worker-only node in turn, wait for its exit, start it, wait until ready; passes when nothing is lost or re-run and no client got an error answer.");
+        var common = Common(command, "rolling-restart");
+        var load = Load(command, tasks: 1200, rate: 20);
+        var duration = DurationOption("--task-duration", "How long each sleep task runs.", TimeSpan.FromMilliseconds(1500));
+        command.Add(duration);
+        command.SetAction((parse, token) => RunAsync(parse, common, context => new RollingRestartDrill(context, load.Read(parse), parse.GetValue(duration)).RunAsync(token), token));
         return command;
     }
 
@@ -250,17 +262,17 @@ internal static class DrillCommands
         return new CommonOptions(cluster, report);
     }
 
-    private static LoadOptions Load(Command command, int tasks)
+    private static LoadOptions Load(Command command, int tasks, double rate = 50)
     {
-        var rate = new Option<double>("--rate") { Description = "Submissions per second.", DefaultValueFactory = _ => 50 };
+        var perSecond = new Option<double>("--rate") { Description = "Submissions per second.", DefaultValueFactory = _ => rate };
         var count = new Option<int>("--tasks") { Description = "Tasks to submit.", DefaultValueFactory = _ => tasks };
         var drain = DurationOption("--drain-timeout", "How long to wait for every acknowledged task to be final; what is not by then is lost.", TimeSpan.FromSeconds(120));
-        command.Add(rate);
+        command.Add(perSecond);
         command.Add(count);
         command.Add(drain);
-        Positive(rate);
+        Positive(perSecond);
         Positive(count);
-        return new LoadOptions(rate, count, drain);
+        return new LoadOptions(perSecond, count, drain);
     }
 
     private static void Positive<T>(Option<T> option)

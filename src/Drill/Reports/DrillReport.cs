@@ -27,7 +27,7 @@ internal sealed record DrillReport(ReportHeader Header) : Report(Header)
     /// What every drill reports alike, from its run's figures; each drill adds its own (failover timings, how long
     /// orphans took) with <c>with</c>.
     /// </summary>
-    public static DrillReport Of(ReportHeader header, RunFigures figures, Load.AckRecorder recorder, DrillTarget target, IReadOnlyList<Invariant> invariants, IReadOnlyList<string> notes) => new(header)
+    public static DrillReport Of(ReportHeader header, RunFigures figures, Load.AckRecorder recorder, DrillTarget? target, IReadOnlyList<Invariant> invariants, IReadOnlyList<string> notes) => new(header)
     {
         Promoted = null,
         Submitted = figures.Submitted,
