@@ -82,10 +82,21 @@ internal sealed class AckRecorder(RunClock clock, X509Certificate2? ca) : Delega
         try
         {
             await response.Content.LoadIntoBufferAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            // The body broke off half read: nobody can read this answer again (HttpClient's own buffering would throw
+            // "already consumed"), so it is what it was on the wire, a response that ended early, for the client to retry.
+            response.Dispose();
+            throw new HttpRequestException(HttpRequestError.ResponseEnded, $"the {status} answer ended before its body did", e);
+        }
+
+        try
+        {
             using var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             return problem.RootElement.TryGetProperty("type", out var type) && type.GetString() is { } urn ? $"{status} {urn[(urn.LastIndexOf(':') + 1)..]}" : status;
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or HttpRequestException or IOException)
+        catch (System.Text.Json.JsonException)
         {
             return status;
         }
