@@ -159,6 +159,7 @@ public sealed class AnalysisTests
     [InlineData("1.5s", 1_500)]
     [InlineData("2m", 120_000)]
     [InlineData("00:00:03", 3_000)]
+    [InlineData("PT30S", 30_000)]
     public void Durations_read_as_typed(string text, double ms)
     {
         Assert.True(Durations.TryParse(text, out var duration));
