@@ -217,7 +217,7 @@ internal static class NodeComposition
             {
                 proxy.Use(async (context, next) =>
                 {
-                    if (context.Request.ContentLength > execution.MaxPayloadBytes)
+                    if (!await SubmissionRetry.BodyFitsAsync(context, execution.MaxPayloadBytes))
                     {
                         await Problems.PayloadTooLarge(execution.MaxPayloadBytes).ExecuteAsync(context);
                         return;
@@ -231,11 +231,7 @@ internal static class NodeComposition
                         return;
                     }
 
-                    await SubmissionRetry.ForwardAsync(
-                        context,
-                        () => next(),
-                        execution.MaxPayloadBytes,
-                        () => Problems.PayloadTooLarge(execution.MaxPayloadBytes).ExecuteAsync(context));
+                    await SubmissionRetry.ForwardAsync(context, () => next());
                 });
                 proxy.UseLoadBalancing();
                 proxy.Use((context, next) =>

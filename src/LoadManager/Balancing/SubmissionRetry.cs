@@ -14,12 +14,30 @@ namespace TaskServer.LoadManager.Balancing;
 /// </summary>
 public static class SubmissionRetry
 {
+    // Bodies up to this size are buffered in memory, larger ones (up to the payload limit) in a temporary file.
+    private const int BufferThreshold = 64 * 1024;
+
+    /// <summary>
+    /// Whether the body is within <paramref name="maxBodyBytes"/>: a known length is compared; a chunked body has to be
+    /// read through to learn its size, into the request's buffer (rewound, so it is still forwarded and resent whole).
+    /// </summary>
+    public static async Task<bool> BodyFitsAsync(HttpContext context, int maxBodyBytes)
+    {
+        if (context.Request.ContentLength is { } length)
+        {
+            return length <= maxBodyBytes;
+        }
+
+        context.Request.EnableBuffering(BufferThreshold);
+        return await FitsAsync(context.Request.Body, maxBodyBytes, context.RequestAborted);
+    }
+
     /// <summary>
     /// Runs the rest of the proxy pipeline (balancing, forwarding, passive health) once, or twice when the first worker
-    /// failed. The body is read in full first (it is needed again for the second try): one over
-    /// <paramref name="maxBodyBytes"/>, chunked or not, is answered by <paramref name="tooLarge"/> and goes nowhere.
+    /// failed. The body is buffered (it is needed again for the second try); its size was checked by
+    /// <see cref="BodyFitsAsync"/>.
     /// </summary>
-    public static async Task ForwardAsync(HttpContext context, Func<Task> forward, int maxBodyBytes, Func<Task> tooLarge)
+    public static async Task ForwardAsync(HttpContext context, Func<Task> forward)
     {
         var keyAdded = false;
         if (!context.Request.Headers.ContainsKey(TaskRoutes.IdempotencyKeyHeader))
@@ -28,15 +46,7 @@ public static class SubmissionRetry
             keyAdded = true;
         }
 
-        // A body of known length was checked against the limit before it got here; only a chunked one must be read
-        // through to learn its size, and only that costs a read before the forward.
-        context.Request.EnableBuffering(bufferThreshold: 64 * 1024);
-        if (context.Request.ContentLength is null && !await FitsAsync(context.Request.Body, maxBodyBytes, context.RequestAborted))
-        {
-            await tooLarge();
-            return;
-        }
-
+        context.Request.EnableBuffering(BufferThreshold);
         var proxy = context.GetReverseProxyFeature();
         var candidates = proxy.AvailableDestinations;
         var client = context.Response.Body;
