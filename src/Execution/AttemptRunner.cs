@@ -130,7 +130,7 @@ public sealed partial class AttemptRunner(
         try
         {
             using var payload = JsonDocument.Parse(task.Payload);
-            var context = new TaskExecutionContext(task.Id, task.Attempt, task.MaxAttempts, payload.RootElement);
+            var context = new TaskExecutionContext(task.Id, task.Attempt, task.MaxAttempts, payload.RootElement, task.AttemptToken);
 
             // Off the drain's loop: a handler may compute for a while before its first await. Waited for no longer than
             // its deadline and grace: a handler that ignores its token does not keep the task.

@@ -15,7 +15,11 @@ public interface ITaskHandler
     Task<JsonNode?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken);
 }
 
-public sealed record TaskExecutionContext(Guid TaskId, int Attempt, int MaxAttempts, JsonElement Payload);
+/// <param name="AttemptToken">
+/// Names this attempt: a new one for every attempt, so it also serves as an idempotency key for the attempt's side
+/// effects. <see cref="Guid.Empty"/> for a run that is no task's attempt (a quarantine canary).
+/// </param>
+public sealed record TaskExecutionContext(Guid TaskId, int Attempt, int MaxAttempts, JsonElement Payload, Guid AttemptToken = default);
 
 /// <summary>A failure a handler reports in its own words: the task's error is the message alone, without the exception's type.</summary>
 public sealed class TaskHandlerException(string message) : Exception(message);

@@ -18,6 +18,8 @@ public sealed class RunningAttempts
 
     public bool Contains(Guid taskId, Guid attemptToken) => running.ContainsKey((taskId, attemptToken));
 
+    public RunningAttempt? Find(Guid taskId, Guid attemptToken) => running.GetValueOrDefault((taskId, attemptToken));
+
     public IReadOnlyList<RunningAttempt> Snapshot() => [.. running.Values];
 }
 

@@ -320,6 +320,7 @@ internal static class NodeComposition
         services.AddSingleton<TaskHandlers>();
         services.AddSingleton<TaskIntake>();
         services.AddSingleton<RunningAttempts>();
+        services.AddSingleton<IAttemptFence, AttemptFence>();
         services.AddSingleton<AttemptOutcomes>();
         services.AddSingleton<RetryTargets>();
         services.AddSingleton<IResultVerdicts, QuarantineVerdicts>();

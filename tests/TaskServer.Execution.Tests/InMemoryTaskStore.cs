@@ -20,6 +20,9 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
     /// <summary>Outcome writes throw while this is true, as when the database is out of reach.</summary>
     public bool OutcomesFail { get; set; }
 
+    /// <summary>Reads of current attempts throw while this is true.</summary>
+    public bool ReadsFail { get; set; }
+
     public int Claims { get; private set; }
 
     public List<string> Left { get; } = [];
@@ -133,6 +136,11 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
 
     public Task<IReadOnlyList<CurrentAttempt>> GetCurrentAttemptsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
     {
+        if (ReadsFail)
+        {
+            throw new TimeoutException("the database is out of reach");
+        }
+
         lock (gate)
         {
             return Task.FromResult<IReadOnlyList<CurrentAttempt>>([.. ids.Where(tasks.ContainsKey).Select(id => new CurrentAttempt(id, tasks[id].Status, tasks[id].AttemptToken))]);

@@ -4,8 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using TaskServer.Host.Faults;
-using TaskServer.Host.Node;
-using TaskServer.StorageManager;
 
 namespace TaskServer.Host.Execution;
 
@@ -127,11 +125,11 @@ internal sealed class FailHandler : ITaskHandler
 /// <summary>
 /// <c>callback</c> <c>{"url": "http://127.0.0.1:..."}</c>: POSTs <c>{id, attempt, sentAt}</c> to a loopback URL,
 /// so drills can count side effects. Loopback only: a task server must not be made to call arbitrary hosts.
-/// It fences itself before its side effect: a worker that has not reached the database for nearly the worker
-/// timeout (paused, partitioned) may already have had the attempt rescued onto another worker, so it withholds
-/// the call rather than make it twice.
+/// Right before its side effect it asks <see cref="IAttemptFence"/> whether its attempt is still the task's current
+/// one: a worker that was paused or cut off past the worker timeout may have had the attempt rescued meanwhile, and
+/// then it withholds the call rather than make it a second time.
 /// </summary>
-internal sealed class CallbackHandler(IHttpClientFactory httpClients, StorageContact storageContact, IOptions<NodeOptions> node, TimeProvider timeProvider) : ITaskHandler
+internal sealed class CallbackHandler(IHttpClientFactory httpClients, IAttemptFence fence, TimeProvider timeProvider) : ITaskHandler
 {
     public const string HttpClientName = "callback";
 
@@ -156,11 +154,9 @@ internal sealed class CallbackHandler(IHttpClientFactory httpClients, StorageCon
     {
         var url = new Uri(context.Payload.GetProperty("url").GetString()!);
 
-        // One heartbeat short of the timeout: the primary cannot have judged this worker lost while this holds.
-        var fresh = node.Value.WorkerTimeout - node.Value.HeartbeatInterval;
-        if (!storageContact.SucceededWithin(fresh))
+        if (!await fence.IsCurrentAsync(context, cancellationToken))
         {
-            throw new TaskHandlerException($"callback withheld: this worker has not reached the database for {fresh.TotalSeconds:0.#} s, so its attempt may have been handed to another worker");
+            throw new TaskHandlerException($"callback withheld: attempt {context.Attempt} could not be confirmed as the task's current one (it may have been rescued while this worker was silent)");
         }
 
         using var client = httpClients.CreateClient(HttpClientName);

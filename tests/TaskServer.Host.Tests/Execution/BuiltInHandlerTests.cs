@@ -7,7 +7,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TaskServer.Host.Execution;
 using TaskServer.Host.Faults;
-using TaskServer.StorageManager;
 
 namespace TaskServer.Host.Tests.Execution;
 
@@ -236,31 +235,24 @@ public sealed class CallbackHandlerTests
     }
 
     [Fact]
-    public async Task A_worker_that_has_not_reached_the_database_for_nearly_the_worker_timeout_withholds_its_callback()
+    public async Task A_callback_whose_attempt_is_not_confirmed_current_is_withheld()
     {
         var clients = new StubHttpClients(HttpStatusCode.OK);
-        var time = new FakeTimeProvider();
-        var contact = new StorageContact(time);
-        contact.Succeeded();
-        time.Advance(TimeSpan.FromSeconds(4));
 
         var exception = await Assert.ThrowsAsync<TaskHandlerException>(
-            () => Callback(clients, contact).ExecuteAsync(Handlers.Context("""{"url":"http://127.0.0.1:1234/hook"}"""), TestContext.Current.CancellationToken));
+            () => Callback(clients, current: false).ExecuteAsync(Handlers.Context("""{"url":"http://127.0.0.1:1234/hook"}"""), TestContext.Current.CancellationToken));
 
-        Assert.StartsWith("callback withheld", exception.Message, StringComparison.Ordinal);
+        Assert.StartsWith("callback withheld: attempt 1 could not be confirmed", exception.Message, StringComparison.Ordinal);
         Assert.Empty(clients.Calls);
     }
 
-    /// <summary>On a worker whose last heartbeat has just landed, unless another contact is given.</summary>
-    private static CallbackHandler Callback(StubHttpClients clients, StorageContact? contact = null)
-    {
-        if (contact is null)
-        {
-            contact = new StorageContact(TimeProvider.System);
-            contact.Succeeded();
-        }
+    private static CallbackHandler Callback(StubHttpClients clients, bool current = true) =>
+        new(clients, new FixedFence(current), TimeProvider.System);
 
-        return new CallbackHandler(clients, contact, Options.Create(new TaskServer.Host.Node.NodeOptions()), TimeProvider.System);
+    /// <summary>The fence's answer, fixed: what it reads is AttemptFence's own tests' subject.</summary>
+    private sealed class FixedFence(bool current) : IAttemptFence
+    {
+        public Task<bool> IsCurrentAsync(TaskExecutionContext context, CancellationToken cancellationToken) => Task.FromResult(current);
     }
 
     private static JsonElement UrlPayload(string url) => JsonSerializer.SerializeToElement(new { url });
