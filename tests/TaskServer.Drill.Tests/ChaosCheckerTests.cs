@@ -34,18 +34,22 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
-    public void A_task_never_final_by_the_deadline_is_lost_and_so_is_one_never_found()
+    public void A_task_never_final_by_the_deadline_is_lost_and_so_is_one_never_found_but_not_one_read_late_that_had_finished()
     {
         var stuck = Task("sleep", """{"ms":10}""");
         var missing = Task("echo", "1");
         var late = Task("sleep", """{"ms":10}""");
+
+        // First read long after the deadline, by a starved observer, of a task that had finished well before it.
+        var readLate = Task("echo", "1");
         var reads = new Dictionary<Guid, IReadOnlyList<TaskRead>>
         {
             [stuck.Id] = [Read(1, "Queued", 1), Read(2, "Running", 1, started: 2)],
             [late.Id] = [Read(1, "Running", 1, started: 1), Read(400, "Succeeded", 1, started: 1, finished: 399)],
+            [readLate.Id] = [Read(400, "Succeeded", 1, started: 1, finished: 2, result: "1")],
         };
 
-        var result = ChaosChecker.Check([stuck, missing, late], reads, Empty, Deadline);
+        var result = ChaosChecker.Check([stuck, missing, late, readLate], reads, Empty, Deadline);
 
         Assert.Equal(3, result.Counts.Lost);
         Assert.Equal(3, result.Violations.Count);

@@ -83,10 +83,13 @@ internal static class ChaosChecker
             violations);
     }
 
-    /// <summary>Acknowledged, and no read up to the deadline saw it final.</summary>
+    /// <summary>
+    /// Acknowledged, and not shown final by the deadline: no read up to it saw the task final, and no later read says
+    /// it finished before it (the server's <c>finishedAt</c>; a starved observer may reach a task long after it ended).
+    /// </summary>
     private static string? Lost(IReadOnlyList<TaskRead> history, DateTimeOffset deadline)
     {
-        if (history.Any(r => r.IsFinal && r.At <= deadline))
+        if (history.Any(r => r.IsFinal && (r.At <= deadline || r.FinishedAt <= deadline)))
         {
             return null;
         }

@@ -13,6 +13,7 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
 {
     private const int Parallelism = 8;
     private const int PageSize = 500;
+    private const int PageTries = 10;
     private static readonly TimeSpan Round = TimeSpan.FromSeconds(1);
 
     // Ids are version 7 GUIDs and pages come newest first: once a page is this far older than the first task
@@ -96,12 +97,7 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
         Guid? after = null;
         while (unseen.Count > 0)
         {
-            TaskPage page;
-            try
-            {
-                page = await client.ListAsync(limit: PageSize, after: after, cancellationToken: cancellationToken);
-            }
-            catch (TaskServerException)
+            if (await PageAsync(after, cancellationToken) is not { } page)
             {
                 return false;
             }
@@ -124,6 +120,29 @@ internal sealed class TaskObserver(TaskServerClient client, TimeProvider time)
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// One page of GET /tasks, asked again after a failure: the last pass is the only read some tasks get when the
+    /// rounds fell behind, so one unanswered page must not end it. Null when no gateway answered any try.
+    /// </summary>
+    private async Task<TaskPage?> PageAsync(Guid? after, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await client.ListAsync(limit: PageSize, after: after, cancellationToken: cancellationToken);
+            }
+            catch (TaskServerException) when (attempt < PageTries)
+            {
+                await Task.Delay(Round, time, cancellationToken);
+            }
+            catch (TaskServerException)
+            {
+                return null;
+            }
+        }
     }
 
     /// <summary>Every tracked task's history: each change its reads saw, in order (empty for a task never found).</summary>
