@@ -278,18 +278,10 @@ internal sealed class FaultRunner(DrillContext context, ChaosLog log, TargetLock
 
     private async Task WaitReadyAsync(ClusterMember worker, Strike strike, CancellationToken cancellationToken)
     {
-        var until = log.Now + ReadyWait.TotalSeconds;
-        while (log.Now < until)
+        if (!await context.Api.WaitUntilReadyAsync(worker.Url, ReadyWait, context.Time, cancellationToken))
         {
-            if (await context.Api.HealthAsync(worker.Url, "ready", TimeSpan.FromSeconds(2), cancellationToken) == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(250), context.Time, cancellationToken);
+            strike.Note($"{worker.Name} was not ready {ReadyWait.TotalSeconds:0} s after it started; went on with the next");
         }
-
-        strike.Note($"{worker.Name} was not ready {ReadyWait.TotalSeconds:0} s after it started; went on with the next");
     }
 
     private async Task OnPrimaryAsync(Strike strike, Func<string, Task> fault, CancellationToken cancellationToken)

@@ -53,6 +53,23 @@ internal sealed class ClusterApi(HttpClient http, ClusterEnv env)
         }
     }
 
+    /// <summary>Polls the node's /health/ready until it answers 200; false when <paramref name="wait"/> ran out first.</summary>
+    public async Task<bool> WaitUntilReadyAsync(Uri node, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (time.GetElapsedTime(started) < wait)
+        {
+            if (await HealthAsync(node, "ready", TimeSpan.FromSeconds(2), cancellationToken) == HttpStatusCode.OK)
+            {
+                return true;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken);
+        }
+
+        return false;
+    }
+
     /// <summary>How many workers the gateway's balancer routes to, from its /health/ready "workers" check; 0 when it does not say.</summary>
     public async Task<int> HealthyWorkersAsync(Uri gateway, CancellationToken cancellationToken)
     {

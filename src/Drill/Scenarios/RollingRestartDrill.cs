@@ -1,4 +1,3 @@
-using System.Net;
 using Spectre.Console;
 using TaskServer.Drill.Cli;
 using TaskServer.Drill.Cluster;
@@ -53,7 +52,7 @@ internal sealed class RollingRestartDrill(DrillContext context, LoadSettings set
 
             context.Log($"{Markup.Escape(worker.Name)} {(graceful ? "exited" : "[red]killed[/]")} {clock.NowMs - stopping:0} ms after SIGTERM; starting it again.");
             await script.RestartAsync(worker.Name, cancellationToken);
-            if (await WaitReadyAsync(worker, cancellationToken))
+            if (await context.Api.WaitUntilReadyAsync(worker.Url, ReadyWait, context.Time, cancellationToken))
             {
                 run.Mark($"{worker.Name} ready");
             }
@@ -66,6 +65,7 @@ internal sealed class RollingRestartDrill(DrillContext context, LoadSettings set
         var submissions = await loadRun;
         var drained = await run.DrainAsync(submissions, struckMs, disruptedGateway: null, settings.DrainTimeout, cancellationToken);
         var figures = drained.Figures;
+
         // A backup's 503 not-primary tells a client that has not yet found the primary where to go; it comes with or
         // without a restart, so it is not one of the restart's errors.
         var errorAnswers = run.Recorder.FailedAttempts
@@ -88,24 +88,5 @@ internal sealed class RollingRestartDrill(DrillContext context, LoadSettings set
         await run.WriteAsync(context.ReportDirectory, report, submissions, $"rolling-restart: {context.Env.StorageProvider}, {settings.Rate:0.#} tasks/s", cancellationToken);
         Summary.Print(context, report);
         return report.Passed ? 0 : DrillCommands.InvariantsFailed;
-    }
-
-    private async Task<bool> WaitReadyAsync(ClusterMember worker, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(ReadyWait);
-        try
-        {
-            while (await context.Api.HealthAsync(worker.Url, "ready", TimeSpan.FromSeconds(2), deadline.Token) != HttpStatusCode.OK)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), deadline.Token);
-            }
-
-            return true;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
     }
 }
