@@ -18,16 +18,17 @@ internal sealed class MassSilenceGuard(TimeProvider timeProvider)
     {
         var workers = nodes.Count(n => n.Role is NodeRole.Worker or NodeRole.Standalone);
         var silent = nodes.Count(n => n.Role is NodeRole.Worker or NodeRole.Standalone && n.Age > workerTimeout);
-        if (workers < 2 || silent * 2 <= workers || holdOff <= TimeSpan.Zero)
+        var verdict = new SilenceVerdict(workers, silent, TimeSpan.Zero);
+        if (!verdict.MostSilent || holdOff <= TimeSpan.Zero)
         {
             silentSince = null;
-            return new SilenceVerdict(workers, silent, TimeSpan.Zero);
+            return verdict;
         }
 
         var now = timeProvider.GetUtcNow();
         silentSince ??= now;
         var remaining = silentSince.Value + holdOff - now;
-        return new SilenceVerdict(workers, silent, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        return remaining > TimeSpan.Zero ? verdict with { HoldOff = remaining } : verdict;
     }
 }
 
