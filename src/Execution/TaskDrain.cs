@@ -100,7 +100,7 @@ public sealed partial class TaskDrain(
                 IReadOnlyList<TaskRecord> tasks;
                 try
                 {
-                    tasks = await store.ClaimAsync(worker.Id, free, stoppingToken);
+                    tasks = await store.ClaimAsync(worker.Id, free, worker.WorkerTimeout, stoppingToken);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {

@@ -327,7 +327,11 @@ internal static class NodeComposition
         services.AddHostedService<QuarantineProbe>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<IAttemptRunner>(provider => provider.GetRequiredService<AttemptRunner>());
-        services.AddSingleton(provider => new ExecutionWorker(provider.GetRequiredService<NodeIdentity>().Id, provider.GetRequiredService<IOptions<NodeOptions>>().Value.Capacity));
+        services.AddSingleton(provider =>
+        {
+            var node = provider.GetRequiredService<IOptions<NodeOptions>>().Value;
+            return new ExecutionWorker(provider.GetRequiredService<NodeIdentity>().Id, node.Capacity, node.WorkerTimeout);
+        });
 
         // Registered after the heartbeat, so stopped before it: the heartbeat goes on through the shutdown grace.
         services.AddHostedService<TaskDrain>();

@@ -42,6 +42,13 @@ internal static class MongoNodeCommands
         WithAge(),
     ];
 
+    /// <summary>The node, only if its last heartbeat is younger than <paramref name="timeout"/>.</summary>
+    internal static BsonDocument LiveFilter(string nodeId, TimeSpan timeout) => new()
+    {
+        { "_id", nodeId },
+        { "$expr", new BsonDocument("$gt", new BsonArray { "$" + LastSeen, NowMinus(timeout) }) },
+    };
+
     /// <summary>The node, only if its last heartbeat is at least <paramref name="timeout"/> old.</summary>
     internal static BsonDocument StaleFilter(string nodeId, TimeSpan timeout) => new()
     {

@@ -197,13 +197,25 @@ internal sealed class MongoTaskStore(MongoCollections collections, MongoFencedWr
     }
 
     /// <summary>
-    /// Three round trips for the set, whatever its size: the due candidates, oldest first; one update of those still
-    /// Queued and due, each document atomically and under a claim id drawn for this call; the documents carrying that
-    /// id. A candidate a concurrent claimant took first no longer matches the update, so no task is returned twice.
+    /// Four round trips for the set, whatever its size: the claimant's own node, which must be live by the server's
+    /// clock; the due candidates, oldest first; one update of those still Queued and due, each document atomically
+    /// and under a claim id drawn for this call; the documents carrying that id. A candidate a concurrent claimant
+    /// took first no longer matches the update, so no task is returned twice. A rescue that judged this worker silent
+    /// from a snapshot taken before the update writes the same documents in its transaction, so one of the two meets
+    /// a write conflict rather than both succeeding.
     /// </summary>
-    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, TimeSpan workerTimeout, CancellationToken cancellationToken)
     {
         if (limit <= 0)
+        {
+            return [];
+        }
+
+        var live = await MongoBounds.RunAsync(
+            Bound,
+            token => collections.Nodes.Find(MongoNodeCommands.LiveFilter(worker, workerTimeout)).AnyAsync(token),
+            cancellationToken);
+        if (!live)
         {
             return [];
         }

@@ -186,24 +186,32 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
         return new TransitionResult(outcome, task);
     }
 
-    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, TimeSpan workerTimeout, CancellationToken cancellationToken)
     {
         // SKIP LOCKED: two claimants never wait for each other and never take the same row. The candidates are a
         // materialized CTE: as an IN (subquery) the planner may run the LIMIT more than once and claim more rows.
+        // The claimant's own node row is read FOR SHARE before any task is locked: a rescue locks a silent node's row
+        // before its tasks (RescueAsync), so a claim and the rescue of its claimant are serialized, and whichever
+        // comes second judges the heartbeat as it is then, not as its snapshot had it.
         await using var command = dataSource.CreateCommand(
             $"""
-            WITH claimable AS MATERIALIZED (
+            WITH claimant AS MATERIALIZED (
+                SELECT node_id FROM {tables.Nodes}
+                WHERE node_id = @worker AND last_seen > clock_timestamp() - @timeout
+                FOR SHARE),
+            claimable AS MATERIALIZED (
                 SELECT id FROM {tables.Tasks}
-                WHERE worker = @worker AND status = 'Queued' AND due_at <= now()
+                WHERE worker = @worker AND status = 'Queued' AND due_at <= now() AND EXISTS (SELECT 1 FROM claimant)
                 ORDER BY id LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
-            UPDATE {tables.Tasks} t SET status = 'Running', started_at = now()
+            UPDATE {tables.Tasks} t SET status = 'Running', started_at = clock_timestamp()
             FROM claimable
             WHERE t.id = claimable.id
             RETURNING {string.Join(", ", Columns.Split(", ").Select(c => "t." + c))}
             """);
         command.Parameters.AddWithValue("worker", worker);
         command.Parameters.AddWithValue("limit", limit);
+        command.Parameters.AddWithValue("timeout", workerTimeout);
         var claimed = await ReadAllAsync(command, cancellationToken);
         return [.. claimed.OrderBy(t => t.Id)];
     }
@@ -319,7 +327,15 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
             ),
             {tables.FenceCte},
             beating AS (SELECT node_id, role, queued, running, draining, quarantined FROM {tables.Nodes} WHERE last_seen > clock_timestamp() - @timeout),
-            lost AS (SELECT worker FROM owners WHERE worker IS NOT NULL AND worker NOT IN (SELECT node_id FROM beating)),
+            silent AS MATERIALIZED (
+                SELECT node_id FROM {tables.Nodes}
+                WHERE node_id IN (SELECT worker FROM owners) AND last_seen <= clock_timestamp() - @timeout
+                ORDER BY node_id
+                FOR NO KEY UPDATE),
+            lost AS (
+                SELECT worker FROM owners
+                WHERE worker IS NOT NULL
+                  AND (worker IN (SELECT node_id FROM silent) OR NOT EXISTS (SELECT 1 FROM {tables.Nodes} n WHERE n.node_id = owners.worker))),
             leaving AS (SELECT node_id AS worker FROM beating WHERE draining),
             targets AS (
                 SELECT node_id, row_number() OVER (ORDER BY queued + running, node_id) - 1 AS slot
@@ -348,7 +364,7 @@ internal sealed class PostgreSqlTaskStore(NpgsqlDataSource dataSource, PostgreSq
                     attempt_token = CASE WHEN p.exhausted THEN t.attempt_token ELSE gen_random_uuid() END,
                     error = CASE WHEN p.was = 'Running' THEN p.lost_error ELSE t.error END,
                     started_at = CASE WHEN p.exhausted THEN t.started_at END,
-                    finished_at = CASE WHEN p.exhausted THEN now() END,
+                    finished_at = CASE WHEN p.exhausted THEN clock_timestamp() END,
                     due_at = CASE WHEN p.was = 'Running' AND NOT p.exhausted
                         THEN now() + least(@base_ms * power(2, least(t.attempt - 1, 30)), @max_ms) * (0.8 + 0.4 * random()) * interval '1 millisecond'
                         ELSE t.due_at END,

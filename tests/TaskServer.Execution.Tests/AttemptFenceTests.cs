@@ -66,7 +66,7 @@ public sealed class AttemptFenceTests
     private async Task<(TaskExecutionContext Context, TaskRecord Task)> RunningHereAsync()
     {
         var queued = store.Add("w1");
-        var task = Assert.Single(await store.ClaimAsync("w1", 1, Ct));
+        var task = Assert.Single(await store.ClaimAsync("w1", 1, TimeSpan.FromSeconds(5), Ct));
         Assert.Equal(queued.Id, task.Id);
         Assert.True(running.TryBegin(new RunningAttempt(task.Id, task.AttemptToken, 0, new CancellationTokenSource())));
         return (new TaskExecutionContext(task.Id, task.Attempt, task.MaxAttempts, Payload, task.AttemptToken), task);

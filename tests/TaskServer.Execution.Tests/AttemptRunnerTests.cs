@@ -94,7 +94,7 @@ public sealed class AttemptRunnerTests : IAsyncDisposable
         shutdown ?? new WorkerShutdown(),
         new TaskArrivals(),
         new NoVerdicts(),
-        new ExecutionWorker("w1", 4),
+        new ExecutionWorker("w1", 4, TimeSpan.FromSeconds(5)),
         Options.Create(options),
         new TaskMetrics(metrics.GetRequiredService<IMeterFactory>()),
         new TaskTracing(),

@@ -67,7 +67,7 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
         }
     }
 
-    public Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, TimeSpan workerTimeout, CancellationToken cancellationToken)
     {
         List<TaskRecord> claimed;
         lock (gate)

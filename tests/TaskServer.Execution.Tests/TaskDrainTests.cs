@@ -134,7 +134,7 @@ public sealed class TaskDrainTests : IAsyncLifetime
 
     private async Task StartAsync(int capacity)
     {
-        drain = new TaskDrain(store, store, runner, new RunningAttempts(), arrivals, shutdown, new ExecutionWorker(Worker, capacity), Options.Create(options), time, NullLogger<TaskDrain>.Instance);
+        drain = new TaskDrain(store, store, runner, new RunningAttempts(), arrivals, shutdown, new ExecutionWorker(Worker, capacity, TimeSpan.FromSeconds(5)), Options.Create(options), time, NullLogger<TaskDrain>.Instance);
         await drain.StartAsync(TestContext.Current.CancellationToken);
     }
 

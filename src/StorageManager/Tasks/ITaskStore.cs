@@ -32,9 +32,12 @@ public interface ITaskStore
     /// <summary>
     /// The claim, which is the start of each attempt: up to <paramref name="limit"/> of <paramref name="worker"/>'s
     /// Queued tasks that are due (oldest first) move to Running under their current attempt token, with
-    /// <c>started_at</c> now, in one write that returns them. Concurrent claims never return the same task.
+    /// <c>started_at</c> now, in one write that returns them. Concurrent claims never return the same task. A worker
+    /// whose heartbeat is older than <paramref name="workerTimeout"/> by the database clock (or that is not
+    /// registered) takes nothing: the primary may be rescuing its tasks as lost, and an attempt it started now would
+    /// be one the rescue ends under it.
     /// </summary>
-    Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit, TimeSpan workerTimeout, CancellationToken cancellationToken);
 
     /// <summary>
     /// The outcomes of many attempts in one write: each <see cref="CompleteAttempt"/>, <see cref="FailAttempt"/> or

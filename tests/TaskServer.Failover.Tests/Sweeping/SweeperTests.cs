@@ -131,7 +131,7 @@ public sealed class SweeperTests : IAsyncLifetime
                 Timeout = TimeSpan.FromMinutes(1),
             },
             Ct);
-        Assert.Equal(created.Task.Id, Assert.Single(await Tasks.ClaimAsync(worker, 10, Ct)).Id);
+        Assert.Equal(created.Task.Id, Assert.Single(await Tasks.ClaimAsync(worker, 10, TimeSpan.FromMinutes(1), Ct)).Id);
         return created.Task;
     }
 

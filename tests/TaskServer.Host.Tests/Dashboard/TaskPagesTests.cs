@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using TaskServer.Host.Dashboard;
 using TaskServer.StorageManager;
+using TaskServer.StorageManager.Nodes;
 using TaskServer.StorageManager.PostgreSql;
 using TaskServer.StorageManager.Tasks;
 using TaskServer.Testing;
@@ -286,9 +287,12 @@ public sealed class TaskPagesTests
             this.database = database;
             this.storage = storage;
             Store = storage.GetRequiredService<ITaskStore>();
+            Nodes = storage.GetRequiredService<INodeRegistry>();
         }
 
         public ITaskStore Store { get; }
+
+        private INodeRegistry Nodes { get; }
 
         public static async Task<TaskTable> CreateAsync()
         {
@@ -369,7 +373,8 @@ public sealed class TaskPagesTests
 
         private async Task<TaskRecord> ClaimAsync(string worker, Guid id)
         {
-            var claimed = await Store.ClaimAsync(worker, 10, TestContext.Current.CancellationToken);
+            await Nodes.HeartbeatAsync(new NodeHeartbeat(worker, NodeRole.Worker, $"http://{worker}", new NodeLoad(0, 0, 4)), TestContext.Current.CancellationToken);
+            var claimed = await Store.ClaimAsync(worker, 10, TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
             return Assert.Single(claimed, task => task.Id == id);
         }
 

@@ -34,7 +34,8 @@ public abstract class NodeRegistryContract(StorageFixture fixture)
             await tasks.CreateAsync(new NewTask { Id = Guid.CreateVersion7(), Type = "echo", Payload = "1", MaxAttempts = 1, Worker = id, AttemptToken = Guid.NewGuid(), Timeout = TimeSpan.FromMinutes(1) }, Ct);
         }
 
-        await tasks.ClaimAsync(id, 1, Ct);
+        await Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(0, 0, 8)), Ct);
+        await tasks.ClaimAsync(id, 1, TimeSpan.FromMinutes(1), Ct);
 
         var counted = await Nodes.HeartbeatWithLoadAsync(new NodeHeartbeat(id, NodeRole.Worker, "http://w", new NodeLoad(99, 99, 8, Quarantined: true, Draining: true)), Ct);
 

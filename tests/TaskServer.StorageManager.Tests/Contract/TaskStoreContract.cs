@@ -95,7 +95,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker);
-        Assert.Equal([task.Id], (await Store.ClaimAsync(worker, 10, Ct)).Select(t => t.Id));
+        Assert.Equal([task.Id], (await ClaimAsync(worker, 10)).Select(t => t.Id));
         var next = Guid.NewGuid();
 
         var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, task.AttemptToken, "boom", next), Ct);
@@ -380,8 +380,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var byAge = created.OrderBy(t => t.Id).ToList();
         var others = await CreateAsync(worker: Unique("other"));
 
-        var claimed = await Store.ClaimAsync(worker, 2, Ct);
-        var rest = await Store.ClaimAsync(worker, 10, Ct);
+        var claimed = await ClaimAsync(worker, 2);
+        var rest = await ClaimAsync(worker, 10);
 
         Assert.Equal([byAge[0].Id, byAge[1].Id], claimed.Select(t => t.Id));
         Assert.All(claimed, t =>
@@ -392,8 +392,38 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         });
         Assert.Equal(byAge[0].AttemptToken, claimed[0].AttemptToken);
         Assert.Equal([byAge[2].Id], rest.Select(t => t.Id));
-        Assert.Empty(await Store.ClaimAsync(worker, 10, Ct));
+        Assert.Empty(await ClaimAsync(worker, 10));
         Assert.Equal(TaskState.Queued, (await Store.GetAsync(others.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task A_claim_by_a_worker_whose_heartbeat_aged_out_takes_nothing_until_it_beats_again()
+    {
+        var worker = Unique("worker");
+        var task = await CreateAsync(worker: worker);
+        await BeatAsync(worker);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Ct);
+
+        var whileSilent = await Store.ClaimAsync(worker, 10, TimeSpan.FromMilliseconds(200), Ct);
+        var stored = (await Store.GetAsync(task.Id, Ct))!;
+        await BeatAsync(worker);
+        var afterBeat = await Store.ClaimAsync(worker, 10, TimeSpan.FromMinutes(1), Ct);
+
+        Assert.Empty(whileSilent);
+        Assert.Equal((TaskState.Queued, (DateTimeOffset?)null), (stored.Status, stored.StartedAt));
+        Assert.Equal([task.Id], afterBeat.Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task A_claim_by_a_worker_that_is_not_registered_takes_nothing()
+    {
+        var worker = Unique("unregistered");
+        var task = await CreateAsync(worker: worker);
+
+        var claimed = await Store.ClaimAsync(worker, 10, TimeSpan.FromMinutes(1), Ct);
+
+        Assert.Empty(claimed);
+        Assert.Equal(TaskState.Queued, (await Store.GetAsync(task.Id, Ct))!.Status);
     }
 
     [Fact]
@@ -406,10 +436,11 @@ public abstract class TaskStoreContract(StorageFixture fixture)
             created.Add((await CreateAsync(worker: worker)).Id);
         }
 
+        await BeatAsync(worker);
         var claims = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
-            Task.Run(() => Store.ClaimAsync(worker, 7, Ct))));
+            Task.Run(() => Store.ClaimAsync(worker, 7, LiveFor, Ct))));
         var claimed = claims.SelectMany(c => c).Select(t => t.Id).ToList();
-        claimed.AddRange((await Store.ClaimAsync(worker, 100, Ct)).Select(t => t.Id));
+        claimed.AddRange((await ClaimAsync(worker, 100)).Select(t => t.Id));
 
         Assert.Equal(claimed.Count, claimed.Distinct().Count());
         Assert.Equal(created.Order(), claimed.Order());
@@ -420,12 +451,12 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker);
-        var claimed = Assert.Single(await Store.ClaimAsync(worker, 10, Ct));
+        var claimed = Assert.Single(await ClaimAsync(worker, 10));
 
         var retried = await Store.ApplyAsync(new RetryAttempt(task.Id, claimed.AttemptToken, "boom", Guid.NewGuid(), TimeSpan.FromHours(1)), Ct);
 
         Assert.True(retried.Task!.DueAt > retried.Task.CreatedAt.AddMinutes(59));
-        Assert.Empty(await Store.ClaimAsync(worker, 10, Ct));
+        Assert.Empty(await ClaimAsync(worker, 10));
         Assert.Equal(new ActiveCounts(1, 0, Due: 0), await Store.CountActiveByWorkerAsync(worker, Ct));
     }
 
@@ -437,7 +468,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var failed = await CreateAsync(worker: worker, maxAttempts: 1);
         var retried = await CreateAsync(worker: worker, maxAttempts: 2);
         var cancelled = await CreateAsync(worker: worker);
-        Assert.Equal(4, (await Store.ClaimAsync(worker, 10, Ct)).Count);
+        Assert.Equal(4, (await ClaimAsync(worker, 10)).Count);
         await Store.ApplyAsync(new CancelTask(cancelled.Id), Ct);
         var nextToken = Guid.NewGuid();
 
@@ -464,7 +495,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(TaskState.Cancelled, (await Store.GetAsync(cancelled.Id, Ct))!.Status);
 
         // The retry is due at once (no backoff) and is claimed as attempt 2 under its new token.
-        var again = Assert.Single(await Store.ClaimAsync(worker, 10, Ct));
+        var again = Assert.Single(await ClaimAsync(worker, 10));
         Assert.Equal((retried.Id, nextToken), (again.Id, again.AttemptToken));
     }
 
@@ -476,7 +507,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var single = await CreateAsync(worker: failing);
         var inSet = await CreateAsync(worker: failing);
         var plain = await CreateAsync(worker: failing);
-        await Store.ClaimAsync(failing, 10, Ct);
+        await ClaimAsync(failing, 10);
 
         var handed = await Store.ApplyAsync(new RetryAttempt(single.Id, single.AttemptToken, "wrong result", Guid.NewGuid(), TimeSpan.Zero, other), Ct);
         var outcomes = await Store.ApplyOutcomesAsync(
@@ -491,8 +522,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.Equal(failing, Assert.Single(handed.Task.History).Worker);
         Assert.Equal([TransitionOutcome.Applied, TransitionOutcome.Applied], outcomes);
         Assert.Equal(failing, (await Store.GetAsync(plain.Id, Ct))!.Worker);
-        Assert.Equal([plain.Id], (await Store.ClaimAsync(failing, 10, Ct)).Select(t => t.Id));
-        Assert.Equal(new[] { single.Id, inSet.Id }.Order(), (await Store.ClaimAsync(other, 10, Ct)).Select(t => t.Id).Order());
+        Assert.Equal([plain.Id], (await ClaimAsync(failing, 10)).Select(t => t.Id));
+        Assert.Equal(new[] { single.Id, inSet.Id }.Order(), (await ClaimAsync(other, 10)).Select(t => t.Id).Order());
     }
 
     [Fact]
@@ -500,7 +531,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     {
         var worker = Unique("worker");
         var task = await CreateAsync(worker: worker, maxAttempts: 1);
-        await Store.ClaimAsync(worker, 10, Ct);
+        await ClaimAsync(worker, 10);
 
         var outcomes = await Store.ApplyOutcomesAsync([new RetryAttempt(task.Id, task.AttemptToken, "boom", Guid.NewGuid())], Ct);
 
@@ -569,10 +600,9 @@ public abstract class TaskStoreContract(StorageFixture fixture)
 
         var rescued = await RescueAllAsync(fence);
 
-        // Live workers of earlier tests are live too: any of them is a fair target, a node that is not live never is.
         var moved = Assert.Single(rescued, t => t.Id == task.Id);
         Assert.Equal((task.Worker, TaskState.Queued, 1), (moved.PreviousWorker, moved.Status, moved.Attempt));
-        Assert.StartsWith("live-", moved.Worker, StringComparison.Ordinal);
+        await AssertLiveTargetAsync(moved.Worker);
         var stored = (await Store.GetAsync(task.Id, Ct))!;
         Assert.Equal(moved.Worker, stored.Worker);
         Assert.Equal(1, stored.Attempt);
@@ -588,7 +618,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         await LiveWorkerAsync();
         var ghost = Unique("ghost");
         var task = await CreateAsync(worker: ghost, maxAttempts: 1);
-        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
+        Assert.Single(await ClaimAsync(ghost, 10));
+        await fixture.Nodes.LeaveAsync(ghost, Ct);
 
         var rescued = await RescueAllAsync(fence);
         var late = await Store.ApplyAsync(new CompleteAttempt(task.Id, task.AttemptToken, "1"), Ct);
@@ -610,19 +641,20 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         await LiveWorkerAsync();
         var ghost = Unique("ghost");
         var task = await CreateAsync(worker: ghost, maxAttempts: 3);
-        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
+        Assert.Single(await ClaimAsync(ghost, 10));
+        await fixture.Nodes.LeaveAsync(ghost, Ct);
 
         await RescueAllAsync(fence, backoff: new RetryBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1)));
 
         var stored = (await Store.GetAsync(task.Id, Ct))!;
         Assert.Equal((TaskState.Queued, 2), (stored.Status, stored.Attempt));
-        Assert.StartsWith("live-", stored.Worker, StringComparison.Ordinal);
+        await AssertLiveTargetAsync(stored.Worker);
         Assert.NotEqual(task.AttemptToken, stored.AttemptToken);
         Assert.Null(stored.StartedAt);
         Assert.Equal(AttemptRecord.Lost, Assert.Single(stored.History).Outcome);
         Assert.Equal(ghost, stored.History[0].Worker);
         Assert.True(stored.DueAt > stored.CreatedAt + TimeSpan.FromMinutes(45), $"due {stored.DueAt}: the backoff of 1 h (±20%) was not applied");
-        Assert.DoesNotContain(await Store.ClaimAsync(stored.Worker!, 1_000, Ct), t => t.Id == task.Id);
+        Assert.DoesNotContain(await ClaimAsync(stored.Worker!, 1_000), t => t.Id == task.Id);
     }
 
     [Fact]
@@ -635,7 +667,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(leaving, NodeRole.Worker, "http://leaving", new NodeLoad(0, 0, 4, Draining: true)), Ct);
         var steadyTask = await CreateAsync(worker: steady);
         var runningOnLeaving = await CreateAsync(worker: leaving);
-        Assert.Single(await Store.ClaimAsync(leaving, 10, Ct));
+        Assert.Single(await Store.ClaimAsync(leaving, 10, LiveFor, Ct));
         var queuedOnLeaving = await CreateAsync(worker: leaving);
 
         var rescued = await RescueAllAsync(fence);
@@ -643,27 +675,26 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         Assert.DoesNotContain(rescued, t => t.Id == steadyTask.Id || t.Id == runningOnLeaving.Id);
         Assert.Equal(steady, (await Store.GetAsync(steadyTask.Id, Ct))!.Worker);
         Assert.Equal((TaskState.Running, leaving), ((await Store.GetAsync(runningOnLeaving.Id, Ct))!.Status, (await Store.GetAsync(runningOnLeaving.Id, Ct))!.Worker));
-        // Other tests' workers share this database and are fair targets too: the task must land on a live worker that
-        // is neither draining nor quarantined, whichever that is.
         var moved = (await Store.GetAsync(queuedOnLeaving.Id, Ct))!;
-        var target = Assert.Single(await fixture.Nodes.ListLiveAsync(TimeSpan.FromSeconds(30), Ct), n => n.NodeId == moved.Worker);
-        Assert.Contains(target.Role, new[] { NodeRole.Worker, NodeRole.Standalone });
-        Assert.Equal((false, false), (target.Load.Draining, target.Load.Quarantined));
+        await AssertLiveTargetAsync(moved.Worker);
         Assert.Equal(1, moved.Attempt);
     }
 
     [Fact]
     public async Task Rescue_hands_nothing_to_a_silent_draining_quarantined_or_gateway_node()
     {
-        // Other tests' live workers share this database and are fair targets: the check is that the task lands only
-        // on a worker registered as live (named live-...), never on the nodes below, even when they are the least loaded.
+        // Other tests' live workers share this database and are fair targets: the check is that the task never lands on
+        // the nodes below, even when they are the least loaded.
         var fence = await HoldLeaseAsync();
         var ghost = Unique("ghost");
         var silent = Unique("silent");
+        var draining = Unique("draining");
+        var quarantined = Unique("quarantined");
+        var gateway = Unique("gateway");
         await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(silent, NodeRole.Worker, "http://s", new NodeLoad(0, 0, 4)), Ct);
-        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("draining"), NodeRole.Worker, "http://d", new NodeLoad(0, 0, 4, Draining: true)), Ct);
-        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("quarantined"), NodeRole.Worker, "http://q", new NodeLoad(0, 0, 4, Quarantined: true)), Ct);
-        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(Unique("gateway"), NodeRole.Gateway, "http://g", default), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(draining, NodeRole.Worker, "http://d", new NodeLoad(0, 0, 4, Draining: true)), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(quarantined, NodeRole.Worker, "http://q", new NodeLoad(0, 0, 4, Quarantined: true)), Ct);
+        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(gateway, NodeRole.Gateway, "http://g", default), Ct);
         var queued = new List<TaskRecord>();
         for (var i = 0; i < 20; i++)
         {
@@ -677,7 +708,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         foreach (var task in queued)
         {
             var worker = (await Store.GetAsync(task.Id, Ct))!.Worker;
-            Assert.True(worker?.StartsWith("live-", StringComparison.Ordinal) == true, $"task moved onto {worker}");
+            Assert.NotNull(worker);
+            Assert.DoesNotContain(worker, new[] { ghost, silent, draining, quarantined, gateway });
         }
     }
 
@@ -687,7 +719,8 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var fence = await HoldLeaseAsync();
         var ghost = Unique("ghost");
         var exhausted = await CreateAsync(worker: ghost, maxAttempts: 1);
-        Assert.Single(await Store.ClaimAsync(ghost, 10, Ct));
+        Assert.Single(await ClaimAsync(ghost, 10));
+        await fixture.Nodes.LeaveAsync(ghost, Ct);
         var queued = await CreateAsync(worker: ghost);
 
         // Every node in this database is older than 1 ms by the time the statement runs: none is a target.
@@ -720,7 +753,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     public async Task Release_hands_a_running_attempt_back_without_spending_it_and_refuses_the_old_token()
     {
         var task = await CreateAsync();
-        Assert.Contains(await Store.ClaimAsync(task.Worker!, 1_000, Ct), t => t.Id == task.Id);
+        Assert.Contains(await ClaimAsync(task.Worker!, 1_000), t => t.Id == task.Id);
         var next = Guid.NewGuid();
 
         var released = await Store.ApplyAsync(new ReleaseAttempt(task.Id, task.AttemptToken, next), Ct);
@@ -763,6 +796,30 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         return all;
     }
 
+    /// <summary>How long a heartbeat keeps a worker live for the claims of these tests.</summary>
+    private static readonly TimeSpan LiveFor = TimeSpan.FromMinutes(1);
+
+    /// <summary>A claim by <paramref name="worker"/> as a live, registered worker.</summary>
+    private async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string worker, int limit)
+    {
+        await BeatAsync(worker);
+        return await Store.ClaimAsync(worker, limit, LiveFor, Ct);
+    }
+
+    private Task BeatAsync(string worker) =>
+        fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(worker, NodeRole.Worker, $"http://{worker}", new NodeLoad(0, 0, 4)), Ct);
+
+    /// <summary>
+    /// A rescued task's new owner is a live worker that is neither draining nor quarantined. Other tests' workers share
+    /// this database and are fair targets, so the check is on what the node is, not on which one it is.
+    /// </summary>
+    private async Task AssertLiveTargetAsync(string? worker)
+    {
+        var target = Assert.Single(await fixture.Nodes.ListLiveAsync(TimeSpan.FromSeconds(30), Ct), n => n.NodeId == worker);
+        Assert.Contains(target.Role, new[] { NodeRole.Worker, NodeRole.Standalone });
+        Assert.Equal((false, false), (target.Load.Draining, target.Load.Quarantined));
+    }
+
     private async Task<string> LiveWorkerAsync()
     {
         var id = Unique("live");
@@ -793,7 +850,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
         var cancelled = NewTask("echo", "3", worker: worker);
         var queued = NewTask("echo", "4", worker: worker);
         await Store.CreateAsync(running, Ct);
-        Assert.Equal([running.Id], (await Store.ClaimAsync(worker, 10, Ct)).Select(t => t.Id));
+        Assert.Equal([running.Id], (await ClaimAsync(worker, 10)).Select(t => t.Id));
         foreach (var task in new[] { succeeded, cancelled, queued })
         {
             await Store.CreateAsync(task, Ct);

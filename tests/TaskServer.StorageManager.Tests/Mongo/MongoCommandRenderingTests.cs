@@ -425,6 +425,15 @@ public sealed class MongoCommandRenderingTests
     }
 
     [Fact]
+    public void A_claim_first_finds_its_own_node_live_by_the_servers_clock()
+    {
+        // A find, not an upsert: $expr is allowed in its filter.
+        AssertBson(
+            """{ _id: "node-1", $expr: { $gt: ["$lastSeen", { $subtract: ["$$NOW", NumberLong(5000)] }] } }""",
+            MongoNodeCommands.LiveFilter("node-1", TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public void Leaving_deletes_the_nodes_own_document_by_id_alone()
     {
         // No staleness condition and no fence: a stopping node removes itself whatever its last heartbeat.

@@ -143,7 +143,7 @@ public sealed class MongoProviderGuardTests
                 CancellationToken.None),
             () => tasks.GetAsync(id, CancellationToken.None),
             () => tasks.ListAsync(new TaskQuery(), CancellationToken.None),
-            () => tasks.ClaimAsync("w", 10, CancellationToken.None),
+            () => tasks.ClaimAsync("w", 10, TimeSpan.FromSeconds(5), CancellationToken.None),
             () => tasks.ApplyAsync(new CancelTask(id), CancellationToken.None),
             () => tasks.ApplyAsync(new ReleaseAttempt(id, id, id), CancellationToken.None),
             () => tasks.ApplyOutcomesAsync([new FailAttempt(id, id, "e")], CancellationToken.None),

@@ -101,7 +101,7 @@ public sealed class MongoServerRulesTests
     /// <summary>Builders checked elsewhere in this class, by a rule of their own.</summary>
     private static readonly string[] Others =
     [
-        "Read", "HolderConnections", "List", "ListLive", "StaleFilter", "HeldFilter", "AcquireFilter", "TakeOverFilter",
+        "Read", "HolderConnections", "List", "ListLive", "LiveFilter", "StaleFilter", "HeldFilter", "AcquireFilter", "TakeOverFilter",
         "NewestFirst", "OldestFirst", "IdOnly", "CurrentAttemptOnly", "OutcomeOnly", "RescueCandidateOnly",
     ];
 
