@@ -8,7 +8,10 @@ namespace TaskServer.Execution;
 /// or failed when it was the last), and once it runs again nothing local tells it so until the drain's next check.
 /// Recent contact with the database proves nothing either: the first write after a pause succeeds. So the answer is
 /// read from the task's row, and an attempt this process has already seen superseded is refused without a read.
-/// The window left is the one between the read and the side effect itself.
+/// A read is proof only as of when the database answered it; a pause before the answer was handled could have let a
+/// rescue in since. So the answer also needs a heartbeat the database took within half the worker timeout
+/// (<see cref="LastHeartbeat"/>): until the full timeout has passed since that beat, no rescue can take the attempt.
+/// The window left is a pause between the check and the side effect itself.
 /// </summary>
 public interface IAttemptFence
 {
@@ -17,7 +20,7 @@ public interface IAttemptFence
 }
 
 /// <summary>The fence over this process's running attempts and the task store.</summary>
-public sealed class AttemptFence(RunningAttempts running, ITaskStore store) : IAttemptFence
+public sealed class AttemptFence(RunningAttempts running, ITaskStore store, LastHeartbeat heartbeat, ExecutionWorker worker) : IAttemptFence
 {
     public async Task<bool> IsCurrentAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
@@ -37,6 +40,8 @@ public sealed class AttemptFence(RunningAttempts running, ITaskStore store) : IA
             return false;
         }
 
-        return current is [{ Status: TaskState.Running } now] && now.AttemptToken == context.AttemptToken;
+        return current is [{ Status: TaskState.Running } now]
+            && now.AttemptToken == context.AttemptToken
+            && heartbeat.Age < worker.WorkerTimeout / 2;
     }
 }

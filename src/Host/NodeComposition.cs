@@ -121,6 +121,7 @@ internal static class NodeComposition
             .UseRecommendedSerializerSettings()
             .UseLogProvider(new HangfireLogProvider(provider.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton<TaskArrivals>();
+        services.AddSingleton<LastHeartbeat>();
         services.AddSingleton<TaskMetrics>();
         services.AddSingleton<WorkerShutdown>();
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using TaskServer.StorageManager.Tasks;
 
 namespace TaskServer.Execution.Tests;
@@ -7,11 +8,20 @@ public sealed class AttemptFenceTests
 {
     private static readonly JsonElement Payload = JsonDocument.Parse("1").RootElement.Clone();
 
+    private static readonly TimeSpan WorkerTimeout = TimeSpan.FromSeconds(5);
+
     private readonly InMemoryTaskStore store = new();
     private readonly RunningAttempts running = new();
+    private readonly FakeTimeProvider time = new();
+    private readonly LastHeartbeat heartbeat;
     private readonly AttemptFence fence;
 
-    public AttemptFenceTests() => fence = new AttemptFence(running, store);
+    public AttemptFenceTests()
+    {
+        heartbeat = new LastHeartbeat(time);
+        heartbeat.Taken(time.GetTimestamp());
+        fence = new AttemptFence(running, store, heartbeat, new ExecutionWorker("w1", 4, WorkerTimeout));
+    }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -52,6 +62,40 @@ public sealed class AttemptFenceTests
 
         Assert.False(await fence.IsCurrentAsync(superseded, Ct));
         Assert.False(await fence.IsCurrentAsync(stranger, Ct));
+    }
+
+    [Fact]
+    public async Task A_confirmation_that_reached_a_worker_paused_past_half_its_timeout_since_its_last_heartbeat_is_not_current()
+    {
+        // The row said Running under this attempt when the database answered, but the worker was stopped before it
+        // read the answer: by the time it runs on, a rescue may have taken the attempt.
+        var (context, _) = await RunningHereAsync();
+        store.WhileAnswerTravels = () => time.Advance(WorkerTimeout / 2);
+
+        Assert.False(await fence.IsCurrentAsync(context, Ct));
+    }
+
+    [Fact]
+    public async Task A_worker_whose_heartbeats_the_database_has_not_taken_for_half_its_timeout_confirms_nothing()
+    {
+        var (context, _) = await RunningHereAsync();
+        time.Advance(WorkerTimeout / 2 - TimeSpan.FromMilliseconds(1));
+        var justInside = await fence.IsCurrentAsync(context, Ct);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var atHalf = await fence.IsCurrentAsync(context, Ct);
+        heartbeat.Taken(time.GetTimestamp());
+        var afterBeat = await fence.IsCurrentAsync(context, Ct);
+
+        Assert.Equal((true, false, true), (justInside, atHalf, afterBeat));
+    }
+
+    [Fact]
+    public async Task Before_its_first_heartbeat_was_taken_a_worker_confirms_nothing()
+    {
+        var (context, _) = await RunningHereAsync();
+        var fresh = new AttemptFence(running, store, new LastHeartbeat(time), new ExecutionWorker("w1", 4, WorkerTimeout));
+
+        Assert.False(await fresh.IsCurrentAsync(context, Ct));
     }
 
     [Fact]

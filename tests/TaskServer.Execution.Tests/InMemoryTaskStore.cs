@@ -23,6 +23,9 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
     /// <summary>Reads of current attempts throw while this is true.</summary>
     public bool ReadsFail { get; set; }
 
+    /// <summary>Runs inside each read of current attempts, after the answer is taken: what happens while it travels back.</summary>
+    public Action? WhileAnswerTravels { get; set; }
+
     public int Claims { get; private set; }
 
     public List<string> Left { get; } = [];
@@ -141,10 +144,14 @@ internal sealed class InMemoryTaskStore : ITaskStore, INodeRegistry
             throw new TimeoutException("the database is out of reach");
         }
 
+        IReadOnlyList<CurrentAttempt> answer;
         lock (gate)
         {
-            return Task.FromResult<IReadOnlyList<CurrentAttempt>>([.. ids.Where(tasks.ContainsKey).Select(id => new CurrentAttempt(id, tasks[id].Status, tasks[id].AttemptToken))]);
+            answer = [.. ids.Where(tasks.ContainsKey).Select(id => new CurrentAttempt(id, tasks[id].Status, tasks[id].AttemptToken))];
         }
+
+        WhileAnswerTravels?.Invoke();
+        return Task.FromResult(answer);
     }
 
     public Task<IReadOnlyList<TaskRecord>> ListRunningByWorkerAsync(string worker, int limit, CancellationToken cancellationToken)

@@ -20,6 +20,7 @@ internal sealed partial class NodeHeartbeatService(
     NodeIdentity node,
     FaultState faults,
     TaskArrivals arrivals,
+    LastHeartbeat lastHeartbeat,
     StorageContact storageContact,
     ResultQuarantine quarantine,
     WorkerShutdown shutdown,
@@ -39,7 +40,9 @@ internal sealed partial class NodeHeartbeatService(
             {
                 try
                 {
+                    var sentAt = timeProvider.GetTimestamp();
                     await BeatAsync(settings, stoppingToken);
+                    lastHeartbeat.Taken(sentAt);
                     storageContact.Succeeded();
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)

@@ -1,0 +1,39 @@
+namespace TaskServer.Execution;
+
+/// <summary>
+/// When this worker last sent a heartbeat that the database took, by the local monotonic clock. The database stamps
+/// <c>last_seen</c> no earlier than the send, and the primary may take this worker's attempts only once that stamp is
+/// <see cref="ExecutionWorker.WorkerTimeout"/> old: so while the age here is well under the timeout, no rescue can
+/// have ended an attempt the store has just confirmed, however long the process was paused before it looked.
+/// </summary>
+public sealed class LastHeartbeat(TimeProvider timeProvider)
+{
+    private long sentAt;
+    private bool any;
+    private readonly Lock gate = new();
+
+    /// <param name="sentAtTimestamp">The <see cref="TimeProvider.GetTimestamp"/> taken before the heartbeat was sent.</param>
+    public void Taken(long sentAtTimestamp)
+    {
+        lock (gate)
+        {
+            if (!any || sentAtTimestamp > sentAt)
+            {
+                sentAt = sentAtTimestamp;
+                any = true;
+            }
+        }
+    }
+
+    /// <summary>How long ago the last heartbeat the database took was sent; <see cref="TimeSpan.MaxValue"/> before the first.</summary>
+    public TimeSpan Age
+    {
+        get
+        {
+            lock (gate)
+            {
+                return any ? timeProvider.GetElapsedTime(sentAt) : TimeSpan.MaxValue;
+            }
+        }
+    }
+}
