@@ -30,11 +30,15 @@ internal sealed class PostgreSqlLeaseStore(NpgsqlDataSource dataSource, PostgreS
         try
         {
             // Contenders serialize on the row: each re-checks the condition after the previous winner
-            // committed, so exactly one of them gets the next epoch.
+            // committed, so exactly one of them gets the next epoch. The row is locked FOR UPDATE first: a fenced
+            // write holds it FOR KEY SHARE, which the upsert's own lock (a no-key update) would pass, and a new epoch
+            // must wait for a write made under the old one to commit.
             await using var command = new NpgsqlCommand(
                 $"""
+                WITH held AS MATERIALIZED (SELECT name FROM {tables.Leases} WHERE name = @name FOR UPDATE)
                 INSERT INTO {tables.Leases} AS l (name, holder, holder_url, epoch, expires_at, holder_pid, holder_session_start)
-                VALUES (@name, @holder, @url, 1, clock_timestamp() + @ttl, pg_backend_pid(), (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))
+                SELECT @name, @holder, @url, 1, clock_timestamp() + @ttl, pg_backend_pid(), (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
+                WHERE (SELECT count(*) FROM held) >= 0
                 ON CONFLICT (name) DO UPDATE
                     SET holder = excluded.holder, holder_url = excluded.holder_url, epoch = l.epoch + 1, expires_at = clock_timestamp() + @ttl,
                         holder_pid = excluded.holder_pid, holder_session_start = excluded.holder_session_start

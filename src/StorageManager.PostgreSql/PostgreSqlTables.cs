@@ -30,9 +30,11 @@ internal sealed class PostgreSqlTables(IOptions<StorageOptions> options)
 
     /// <summary>
     /// The condition a fenced write joins: the caller's holder still holds the caller's epoch, unexpired.
-    /// FOR SHARE makes a concurrent acquisition of the lease wait until the fenced write commits, so a
-    /// new epoch can never be granted in the middle of a write made under the old one.
+    /// FOR KEY SHARE makes a concurrent acquisition of the lease (which locks the row FOR UPDATE before its upsert)
+    /// wait until the fenced write commits, so a new epoch can never be granted in the middle of a write made under the
+    /// old one; and it lets the holder's own renewal (an UPDATE of expires_at alone, a no-key update) through. FOR SHARE held the renewal too: a rescue round that ran longer than the lease's time to live under
+    /// load made its own primary lose the lease, and the next primary's round did the same.
     /// </summary>
     public string FenceCte =>
-        $"fence AS (SELECT 1 FROM {Leases} WHERE name = @lease_name AND holder = @lease_holder AND epoch = @lease_epoch AND expires_at > clock_timestamp() FOR SHARE)";
+        $"fence AS (SELECT 1 FROM {Leases} WHERE name = @lease_name AND holder = @lease_holder AND epoch = @lease_epoch AND expires_at > clock_timestamp() FOR KEY SHARE)";
 }

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskServer.StorageManager.Leases;
+using TaskServer.StorageManager.PostgreSql;
 
 namespace TaskServer.StorageManager.Tests.PostgreSql;
 
@@ -48,6 +50,41 @@ public sealed class PostgreSqlLeaseSessionTests(PostgreSqlFixture fixture) : ICl
 
         Assert.False((await fixture.Leases.TryRenewAsync(held.Fence, Long, Ct)).Succeeded);
     }
+
+    [Fact]
+    public async Task A_fenced_write_in_flight_lets_its_holder_renew_and_holds_a_takeover_until_it_commits()
+    {
+        var name = $"lease-{Guid.NewGuid():N}";
+        var held = (await fixture.Leases.TryAcquireAsync(name, "gateway-a", "http://a", TimeSpan.FromMilliseconds(800), Ct)).Lease!;
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync(Ct);
+        await using var write = await connection.BeginTransactionAsync(Ct);
+        await using (var fenced = new NpgsqlCommand($"WITH {Tables.FenceCte} SELECT count(*) FROM fence", connection, write))
+        {
+            PostgreSqlTaskStore.AddFence(fenced.Parameters, held.Fence);
+            Assert.Equal(1L, await fenced.ExecuteScalarAsync(Ct));
+        }
+
+        // A renewal that waited for the write would not come back before the deadline.
+        using var renewDeadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        renewDeadline.CancelAfter(TimeSpan.FromSeconds(5));
+        var renewed = await fixture.Leases.TryRenewAsync(held.Fence, TimeSpan.FromMilliseconds(300), renewDeadline.Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(400), Ct);
+        var takeover = fixture.Leases.TryAcquireAsync(name, "gateway-b", "http://b", Long, Ct);
+        await UntilWaitingOnALockAsync();
+        var takenBeforeCommit = takeover.IsCompleted;
+        await write.CommitAsync(Ct);
+        var taken = await takeover;
+
+        Assert.True(renewed.Succeeded);
+        Assert.False(takenBeforeCommit);
+        Assert.True(taken.Succeeded);
+        Assert.Equal(held.Epoch + 1, taken.Lease!.Epoch);
+    }
+
+    private static PostgreSqlTables Tables => new(Options.Create(new StorageOptions()));
+
+    private Task UntilWaitingOnALockAsync() => PostgresLockWaits.UntilSomeoneWaitsAsync(fixture.ConnectionString, Ct);
 
     /// <summary>What the death of the holder's process does to its session, done from outside.</summary>
     private async Task TerminateHolderSessionAsync(string lease)

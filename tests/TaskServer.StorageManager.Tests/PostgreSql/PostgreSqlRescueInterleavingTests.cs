@@ -89,18 +89,7 @@ public sealed class PostgreSqlRescueInterleavingTests(PostgreSqlFixture fixture)
     private async Task<OpenTransaction> LockNodeRowAsync(string worker) =>
         await OpenTransaction.LockAsync(fixture.ConnectionString, "SELECT 1 FROM taskserver.nodes WHERE node_id = @key FOR NO KEY UPDATE", worker);
 
-    private async Task UntilWaitingOnALockAsync()
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync(Ct);
-        await using var waiting = new NpgsqlCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while ((long)(await waiting.ExecuteScalarAsync(deadline.Token))! == 0)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), deadline.Token);
-        }
-    }
+    private Task UntilWaitingOnALockAsync() => PostgresLockWaits.UntilSomeoneWaitsAsync(fixture.ConnectionString, Ct);
 
     private sealed class OpenTransaction : IAsyncDisposable
     {
