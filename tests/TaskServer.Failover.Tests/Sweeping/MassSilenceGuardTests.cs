@@ -40,6 +40,19 @@ public sealed class MassSilenceGuardTests
     }
 
     [Fact]
+    public void Workers_silent_for_longer_than_the_timeout_plus_the_hold_off_are_dead_and_do_not_make_a_mass_silence()
+    {
+        var longDead = Enumerable.Range(0, 10)
+            .Select(i => new NodeRecord($"old-{i}", NodeRole.Standalone, "http://old", default, default, WorkerTimeout + HoldOff + TimeSpan.FromSeconds(i + 1)));
+        NodeRecord[] nodes = [.. longDead, Worker("w1", silent: false), Worker("w2", silent: false), Worker("w3", silent: true)];
+
+        var verdict = guard.Judge(nodes, WorkerTimeout, HoldOff);
+
+        Assert.Equal(TimeSpan.Zero, verdict.HoldOff);
+        Assert.Equal((3, 1), (verdict.Workers, verdict.Silent));
+    }
+
+    [Fact]
     public void A_silence_that_ended_starts_its_hold_off_afresh_when_it_comes_again()
     {
         NodeRecord[] silent = [Worker("w1", silent: true), Worker("w2", silent: true)];
@@ -64,7 +77,7 @@ public sealed class MassSilenceGuardTests
     [Fact]
     public void A_standalone_node_counts_as_a_worker()
     {
-        var standalone = new NodeRecord("solo", NodeRole.Standalone, "http://solo", default, default, TimeSpan.FromMinutes(1));
+        var standalone = new NodeRecord("solo", NodeRole.Standalone, "http://solo", default, default, WorkerTimeout + TimeSpan.FromSeconds(1));
 
         Assert.Equal(HoldOff, guard.Judge([standalone, Worker("w1", silent: true)], WorkerTimeout, HoldOff).HoldOff);
     }
