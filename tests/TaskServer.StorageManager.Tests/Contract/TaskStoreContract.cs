@@ -823,7 +823,7 @@ public abstract class TaskStoreContract(StorageFixture fixture)
     private async Task<string> LiveWorkerAsync()
     {
         var id = Unique("live");
-        await fixture.Nodes.HeartbeatAsync(new NodeHeartbeat(id, NodeRole.Worker, $"http://{id}", new NodeLoad(0, 0, 4)), Ct);
+        await BeatAsync(id);
         return id;
     }
 

@@ -55,7 +55,7 @@ public sealed class PostgreSqlLeaseSessionTests(PostgreSqlFixture fixture) : ICl
     public async Task A_fenced_write_in_flight_lets_its_holder_renew_and_holds_a_takeover_until_it_commits()
     {
         var name = $"lease-{Guid.NewGuid():N}";
-        var held = (await fixture.Leases.TryAcquireAsync(name, "gateway-a", "http://a", TimeSpan.FromMilliseconds(800), Ct)).Lease!;
+        var held = (await fixture.Leases.TryAcquireAsync(name, "gateway-a", "http://a", TimeSpan.FromSeconds(10), Ct)).Lease!;
         await using var connection = new NpgsqlConnection(fixture.ConnectionString);
         await connection.OpenAsync(Ct);
         await using var write = await connection.BeginTransactionAsync(Ct);

@@ -13,7 +13,8 @@ namespace TaskServer.StorageManager.Tests.PostgreSql;
 public sealed class PostgreSqlRescueInterleavingTests(PostgreSqlFixture fixture) : IClassFixture<PostgreSqlFixture>
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
-    private static readonly TimeSpan SilentAfter = TimeSpan.FromMilliseconds(200);
+    // Long enough that, on a loaded machine, the worker that beat again is still live when the rescue gets to it.
+    private static readonly TimeSpan SilentAfter = TimeSpan.FromSeconds(1);
 
     [Fact]
     public async Task A_rescue_held_up_after_judging_a_worker_silent_leaves_the_attempt_it_claimed_on_coming_back()
@@ -29,7 +30,7 @@ public sealed class PostgreSqlRescueInterleavingTests(PostgreSqlFixture fixture)
         var rescue = fixture.Tasks.RescueAsync(new RescueRequest(SilentAfter, 1_000, new RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))), fence, Ct);
         await UntilWaitingOnALockAsync();
         await BeatAsync(worker);
-        var claimed = await fixture.Tasks.ClaimAsync(worker, 10, SilentAfter, Ct);
+        var claimed = await fixture.Tasks.ClaimAsync(worker, 10, TimeSpan.FromMinutes(1), Ct);
         await renewal.CommitAsync(Ct);
         var rescued = await rescue;
 
